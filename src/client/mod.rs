@@ -1,0 +1,320 @@
+//! The engine: a `Client` holds its config, token, pending logins and operations — no
+//! thread, runtime or HTTP pool of its own. Network work runs as operations on the
+//! shared runtime; results and events go out through `ops` and `events`.
+#![forbid(unsafe_code)]
+
+mod clock;
+mod code_flow;
+pub mod config;
+mod device;
+mod events;
+mod guest;
+mod logout;
+mod ops;
+mod refresh;
+mod runtime;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde_json::{Map, Value};
+
+pub use events::{EventSink, EventType};
+pub use ops::OpId;
+
+use crate::error::{Error, Status};
+use crate::protocol::state::PendingLogins;
+use crate::protocol::token::{self, Supertoken};
+use config::Config;
+use events::EventQueue;
+use ops::{Ops, Waited};
+use refresh::SharedRefresh;
+
+/// What kind of work an operation does: decides which flow events its failure emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    Redirect,
+    Exchange,
+    Refresh,
+    ValidToken,
+    ClientCredentials,
+    Logout,
+    JwtLogin,
+    Device,
+    /// A device login refused because another one runs.
+    DeviceRejected,
+}
+
+#[derive(Default)]
+struct State {
+    token: Option<Supertoken>,
+    /// The token came from a guest JWT: it renews by JWT, not by refresh token.
+    guest_session: bool,
+    pending: PendingLogins,
+    refresh: Option<SharedRefresh>,
+    device_running: bool,
+    timer: Option<tokio::task::AbortHandle>,
+}
+
+pub(crate) struct Inner {
+    config: Config,
+    events: Arc<EventQueue>,
+    ops: Ops,
+    state: Mutex<State>,
+    /// Bumped on every token change; a guest refresh waiting for the app's JWT watches it.
+    token_generation: tokio::sync::watch::Sender<u64>,
+}
+
+/// A Webex OAuth client. Dropping it is `close()`.
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("client_id", &self.inner.config.client_id).finish_non_exhaustive()
+    }
+}
+
+/// The result JSON of a successful operation: `{"ok":true, ...fields}`.
+fn ok_fields(fields: Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::with_capacity(fields.len() + 1);
+    m.insert("ok".into(), Value::Bool(true));
+    m.extend(fields);
+    m
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(self: &Arc<Self>, kind: EventType, op: OpId, fields: Map<String, Value>) {
+        self.events.push(kind, op, fields);
+    }
+
+    /// Starts an operation: `make` builds its future (synchronously, so it can take
+    /// what it needs from the caller), which then runs on the shared runtime.
+    fn spawn_op<F, Fut>(self: &Arc<Self>, kind: OpKind, make: F) -> Result<OpId, Error>
+    where
+        F: FnOnce(Arc<Inner>, OpId) -> Fut,
+        Fut: Future<Output = Result<Map<String, Value>, Error>> + Send + 'static,
+    {
+        let (id, cancel) = self.ops.begin()?;
+        let fut = make(Arc::clone(self), id);
+        let inner = Arc::clone(self);
+        runtime::handle().spawn(async move {
+            let guarded = AssertUnwindSafe(fut).catch_unwind();
+            let res = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => Err(Error::canceled()),
+                r = guarded => r.unwrap_or_else(|_| Err(Error::internal("the operation panicked"))),
+            };
+            inner.finish_op(id, kind, res);
+        });
+        Ok(id)
+    }
+
+    fn finish_op(self: &Arc<Self>, id: OpId, kind: OpKind, res: Result<Map<String, Value>, Error>) {
+        if kind == OpKind::Device {
+            self.lock().device_running = false;
+        }
+        let fields = match res {
+            Ok(m) => ok_fields(m),
+            Err(e) => {
+                let failure = e.to_json_fields();
+                if kind == OpKind::Device && e.status() == Status::Canceled {
+                    self.emit(EventType::PollingCanceled, id, Map::new());
+                } else if kind != OpKind::Logout && e.status() != Status::Canceled {
+                    self.emit(EventType::AuthError, id, failure.clone());
+                }
+                failure
+            }
+        };
+        let result: Arc<str> = Value::Object(fields.clone()).to_string().into();
+        // The done event is queued before the result is published: once no operation
+        // runs, every done event is in the queue, which is what close() waits on.
+        self.emit(EventType::Done, id, fields);
+        self.ops.finish(id, result);
+    }
+
+    fn now(&self) -> i64 {
+        clock::now_ms()
+    }
+
+    /// Replaces the token, plans its proactive refresh, and (when `emit`) announces it.
+    fn store_token(self: &Arc<Self>, token: Supertoken, guest: bool, op: OpId, emit: bool) -> Map<String, Value> {
+        let fields = token.to_json_fields(self.now());
+        {
+            let mut st = self.lock();
+            st.token = Some(token);
+            st.guest_session = guest;
+            self.schedule_refresh(&mut st);
+        }
+        self.token_generation.send_modify(|g| *g += 1);
+        if emit {
+            self.emit(EventType::TokenRefresh, op, fields.clone());
+        }
+        fields
+    }
+
+    fn clear_token(&self, st: &mut State) {
+        st.token = None;
+        st.guest_session = false;
+        if let Some(t) = st.timer.take() {
+            t.abort();
+        }
+    }
+
+    fn snapshot(&self) -> Option<(Supertoken, bool)> {
+        let st = self.lock();
+        st.token.clone().map(|t| (t, st.guest_session))
+    }
+}
+
+impl Client {
+    /// Creates a client from its JSON config. `on_event` receives every event; without
+    /// one, results are kept until `wait` reads them.
+    pub fn new(config_json: &str, on_event: Option<EventSink>) -> Result<Client, Error> {
+        let config = Config::from_json(config_json)?;
+        let keep_until_read = on_event.is_none();
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                events: EventQueue::new(on_event),
+                ops: Ops::new(keep_until_read),
+                state: Mutex::new(State::default()),
+                token_generation: tokio::sync::watch::channel(0).0,
+            }),
+        })
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if self.inner.ops.is_closed() {
+            return Err(Error::invalid("the client is closed"));
+        }
+        Ok(())
+    }
+
+    /// Builds the authorize URL and remembers the login it starts (single use, expiring).
+    pub fn initiate_login(&self, options_json: &str) -> Result<String, Error> {
+        self.check_open()?;
+        code_flow::initiate_login(&self.inner, options_json)
+    }
+
+    /// Checks the redirect's state, returns the sanitized URL, starts the code exchange.
+    pub fn handle_redirect(&self, redirect_url: &str) -> Result<(OpId, String), Error> {
+        self.check_open()?;
+        code_flow::handle_redirect(&self.inner, redirect_url)
+    }
+
+    pub fn exchange_code(&self, code: &str, code_verifier: Option<&str>) -> Result<OpId, Error> {
+        self.check_open()?;
+        code_flow::exchange_code(&self.inner, code, code_verifier)
+    }
+
+    /// Forced refresh, single-flight.
+    pub fn refresh(&self) -> Result<OpId, Error> {
+        self.check_open()?;
+        refresh::start_refresh(&self.inner)
+    }
+
+    /// The token when it stays valid for `min_valid_s` more, else a (single-flight) refresh.
+    pub fn get_valid_token(&self, min_valid_s: u32) -> Result<OpId, Error> {
+        self.check_open()?;
+        refresh::start_get_valid_token(&self.inner, min_valid_s)
+    }
+
+    pub fn client_credentials(&self) -> Result<OpId, Error> {
+        self.check_open()?;
+        refresh::start_client_credentials(&self.inner)
+    }
+
+    /// The current token as supertoken JSON; `NotAuthorized` when there is none.
+    pub fn get_token(&self) -> Result<String, Error> {
+        self.check_open()?;
+        let (t, _) = self.inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
+        Ok(Value::Object(t.to_json_fields(self.inner.now())).to_string())
+    }
+
+    /// Restores a saved token (the supertoken shape); emits `token:refresh`.
+    pub fn set_token(&self, token_json: &str) -> Result<(), Error> {
+        self.check_open()?;
+        let t = token::parse_saved_token(token_json, self.inner.now())?;
+        let guest = t.refresh_token.is_none() && self.inner.config.guest.is_some();
+        self.inner.store_token(t, guest, 0, true);
+        Ok(())
+    }
+
+    pub fn logout(&self) -> Result<OpId, Error> {
+        self.check_open()?;
+        logout::start_logout(&self.inner)
+    }
+
+    pub fn login_with_jwt(&self, jwt: &str) -> Result<OpId, Error> {
+        self.check_open()?;
+        guest::start_login_with_jwt(&self.inner, jwt)
+    }
+
+    pub fn start_device_login(&self) -> Result<OpId, Error> {
+        self.check_open()?;
+        device::start_device_login(&self.inner)
+    }
+
+    pub fn cancel(&self, op: OpId) -> Result<(), Error> {
+        self.check_open()?;
+        self.inner.ops.cancel(op)
+    }
+
+    /// Blocks up to `timeout` (forever when `None`) for an operation's result JSON.
+    /// `Ok(None)`: still running. Refused from inside this client's own callback.
+    pub fn wait(&self, op: OpId, timeout: Option<Duration>) -> Result<Option<Arc<str>>, Error> {
+        if self.inner.events.in_callback() {
+            return Err(Error::invalid("wxa_wait on a client from inside its own callback would deadlock"));
+        }
+        match self.inner.ops.wait(op, timeout)? {
+            Waited::Done(r) => Ok(Some(r)),
+            Waited::Pending => Ok(None),
+        }
+    }
+
+    /// Awaits an operation's result JSON without blocking a thread.
+    pub fn wait_async(&self, op: OpId) -> impl Future<Output = Result<Arc<str>, Error>> + Send + 'static {
+        let inner = Arc::clone(&self.inner);
+        async move { inner.ops.wait_async(op).await }
+    }
+
+    /// Cancels everything; returns once no callback of this client runs or will run.
+    /// From inside the client's own callback it returns at once and nothing more is
+    /// delivered. Idempotent.
+    pub fn close(&self) {
+        let inner = &self.inner;
+        inner.ops.close();
+        {
+            let mut st = inner.lock();
+            if let Some(t) = st.timer.take() {
+                t.abort();
+            }
+            st.refresh = None;
+        }
+        if inner.events.in_callback() {
+            inner.events.suppress();
+            return;
+        }
+        inner.ops.wait_quiet();
+        inner.events.drain_then_suppress();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.ops.is_closed()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

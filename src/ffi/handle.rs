@@ -1,0 +1,64 @@
+//! The client handle and the C event callback. A handle is a `Box` owning the engine's
+//! `Client`; engine tasks hold their own references, never the raw pointer.
+
+use std::ffi::{CString, c_char, c_void};
+use std::sync::Arc;
+
+use crate::client::{Client, EventSink, EventType};
+use crate::error::Error;
+
+/// An operation id: per client, starts at 1, never reused; 0 is never an id.
+pub type wxa_op = u64;
+
+/// An event type (C-API.md); numbers never change once released.
+pub type wxa_event_type = i32;
+
+pub const WXA_EVENT_DONE: wxa_event_type = 1;
+pub const WXA_EVENT_TOKEN_REFRESH: wxa_event_type = 2;
+pub const WXA_EVENT_UNAUTHORIZED: wxa_event_type = 3;
+pub const WXA_EVENT_AUTH_ERROR: wxa_event_type = 4;
+pub const WXA_EVENT_USER_CODE: wxa_event_type = 5;
+pub const WXA_EVENT_USER_CODE_FAILURE: wxa_event_type = 6;
+pub const WXA_EVENT_AUTHORIZATION_PENDING: wxa_event_type = 7;
+pub const WXA_EVENT_AUTHORIZATION_SUCCESS: wxa_event_type = 8;
+pub const WXA_EVENT_AUTHORIZATION_FAILURE: wxa_event_type = 9;
+pub const WXA_EVENT_POLLING_CANCELED: wxa_event_type = 10;
+pub const WXA_EVENT_LOGOUT: wxa_event_type = 11;
+pub const WXA_EVENT_JWT_REFRESH: wxa_event_type = 12;
+
+/// The event callback: `payload_json` is valid only during the call. Called from a
+/// library thread (not always the same one), never two at once for one client, in
+/// order. It may call any `wxa_` function except `wxa_wait` on its own client
+/// (refused) — `wxa_free` on its own client is allowed and ends all delivery.
+pub type wxa_event_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event_type: wxa_event_type, op: wxa_op, payload_json: *const c_char)>;
+
+/// An opaque Webex OAuth client. Create with `wxa_init`, destroy with `wxa_free`.
+pub struct wxa_client {
+    pub(super) client: Client,
+}
+
+/// The host's `user_data`, which the host promises may be used from library threads.
+struct UserData(*mut c_void);
+// SAFETY: C-API.md documents that callbacks run on library threads with this pointer;
+// the library only passes it back, never dereferences it.
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+pub(super) fn sink(on_event: wxa_event_fn, user_data: *mut c_void) -> Option<EventSink> {
+    let f = on_event?;
+    let ud = UserData(user_data);
+    Some(Arc::new(move |kind: EventType, op: u64, payload: &str| {
+        let Ok(c) = CString::new(payload) else { return };
+        let ud = &ud;
+        // SAFETY: `f` is the host's callback with the documented signature; `c` lives
+        // for the duration of the call as promised.
+        unsafe { f(ud.0, kind as wxa_event_type, op, c.as_ptr()) }
+    }))
+}
+
+/// Borrows the client behind a handle; NULL is `WXA_ERR_INVALID_ARGUMENT`.
+pub(super) fn client<'a>(c: *mut wxa_client) -> Result<&'a Client, Error> {
+    // SAFETY: the caller passes NULL or a handle from `wxa_init` not yet freed (C-API.md).
+    unsafe { c.as_ref() }.map(|h| &h.client).ok_or_else(|| Error::invalid("`client` is NULL"))
+}

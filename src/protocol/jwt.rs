@@ -1,0 +1,245 @@
+//! Guest-issuer JWTs (HS256): options, lifetimes written the way node's `ms` writes them,
+//! and signing. Time and the default subject's UUID come in as arguments.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::Error;
+
+/// base64url of exactly `{"alg":"HS256","typ":"JWT"}`, the header node's jsonwebtoken
+/// writes; signing by hand keeps it byte-identical (and skips a JSON round per token).
+const HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
+/// Longer than this is almost surely a unit mistake (ms read as s): refused.
+pub const MAX_EXPIRES_IN_S: i64 = 366 * 24 * 3600;
+
+/// `wxa_create_jwt` options. The Webex SDK's spellings are accepted as aliases.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtOptions {
+    pub issuer: Option<Value>,
+    #[serde(alias = "secretId")]
+    pub secret: Option<Value>,
+    #[serde(alias = "sub")]
+    pub subject: Option<Value>,
+    #[serde(alias = "displayName", alias = "name")]
+    pub display_name: Option<Value>,
+    #[serde(alias = "expiresIn")]
+    pub expires_in: Option<Value>,
+}
+
+/// Everything needed to sign, validated.
+pub struct GuestIdentity {
+    pub issuer: String,
+    pub secret_key: Zeroizing<Vec<u8>>,
+    pub subject: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl std::fmt::Debug for GuestIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestIdentity").field("issuer", &self.issuer).field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Claims {
+    pub sub: String,
+    pub name: String,
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// The secret as Webex issues it: base64, either alphabet, padding optional. Node's
+/// decoder skips bad characters and signs with a wrong key; we refuse instead.
+pub fn decode_secret(secret: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let s = secret.trim();
+    if s.is_empty() {
+        return Err(Error::invalid("`secret` is empty"));
+    }
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(s).ok())
+        .filter(|k| !k.is_empty())
+        .map(Zeroizing::new)
+        .ok_or_else(|| Error::invalid("`secret` is not valid base64 (standard or URL-safe alphabet)"))
+}
+
+/// Seconds from a number or a string with a unit (`"90s"`, `"30m"`, `"12h"`, `"7d"`).
+pub fn parse_expires_in(v: &Value) -> Result<i64, Error> {
+    let secs = match v {
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map(|f| f as i64)
+            .ok_or_else(|| Error::invalid("`expires_in` must be a whole number of seconds"))?,
+        Value::String(s) => parse_duration_text(s)?,
+        _ => return Err(Error::invalid("`expires_in` must be a number of seconds or a string like \"12h\"")),
+    };
+    if secs <= 0 {
+        return Err(Error::invalid("`expires_in` must be positive"));
+    }
+    if secs > MAX_EXPIRES_IN_S {
+        return Err(Error::invalid(format!("`expires_in` of {secs} s is over a year: a unit mistake?")));
+    }
+    Ok(secs)
+}
+
+fn parse_duration_text(text: &str) -> Result<i64, Error> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let n: f64 = num
+        .parse()
+        .map_err(|_| Error::invalid(format!("`expires_in` {text:?} does not start with a number")))?;
+    let scale = match unit {
+        "" => {
+            return Err(Error::invalid(format!(
+                "`expires_in` {text:?} has no unit: node's jsonwebtoken reads a bare string as milliseconds; write \"{num}s\" or pass a number of seconds"
+            )));
+        }
+        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => 0.001,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+        "d" | "day" | "days" => 86_400.0,
+        "w" | "week" | "weeks" => 604_800.0,
+        "y" | "yr" | "yrs" | "year" | "years" => 31_557_600.0,
+        other => return Err(Error::invalid(format!("`expires_in` has an unknown unit {other:?}"))),
+    };
+    Ok((n * scale).floor() as i64)
+}
+
+fn opt_string(v: &Option<Value>, field: &str) -> Result<Option<String>, Error> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(Error::invalid(format!("`{field}` is empty"))),
+        Some(_) => Err(Error::invalid(format!("`{field}` must be a string"))),
+    }
+}
+
+impl GuestIdentity {
+    pub fn new(issuer: &str, secret: &str, subject: Option<String>, display_name: Option<String>) -> Result<Self, Error> {
+        if issuer.trim().is_empty() {
+            return Err(Error::invalid("`issuer` is required"));
+        }
+        Ok(GuestIdentity { issuer: issuer.into(), secret_key: decode_secret(secret)?, subject, display_name })
+    }
+
+    /// Signs a guest JWT valid from `now_s` for `expires_in_s`. `uuid` names the guest
+    /// when no subject or display name was given.
+    pub fn sign(&self, now_s: i64, expires_in_s: i64, uuid: &str) -> Result<String, Error> {
+        let claims = Claims {
+            sub: self.subject.clone().unwrap_or_else(|| format!("guest-user-{uuid}")),
+            name: self.display_name.clone().unwrap_or_else(|| format!("Guest User - {uuid}")),
+            iss: self.issuer.clone(),
+            iat: now_s,
+            exp: now_s + expires_in_s,
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|e| Error::internal(format!("JWT claims: {e}")))?;
+        let mut jws = String::with_capacity(64 + payload.len() * 4 / 3 + 44);
+        jws.push_str(HEADER_B64);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        // HMAC accepts keys of any length; the error arm cannot happen but costs nothing.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret_key)
+            .map_err(|_| Error::internal("HMAC key rejected"))?;
+        mac.update(jws.as_bytes());
+        let sig = mac.finalize().into_bytes();
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(sig, &mut jws);
+        Ok(jws)
+    }
+}
+
+/// Parses `wxa_create_jwt` options into an identity and a lifetime.
+pub fn parse_options(json: &str) -> Result<(GuestIdentity, i64), Error> {
+    let opts: JwtOptions = serde_json::from_str(json).map_err(|e| Error::invalid(format!("JWT options: {e}")))?;
+    let issuer = opt_string(&opts.issuer, "issuer")?.ok_or_else(|| Error::invalid("`issuer` is required"))?;
+    let secret = match &opts.secret {
+        Some(Value::String(s)) => Zeroizing::new(s.clone()),
+        None | Some(Value::Null) => return Err(Error::invalid("`secret` is required")),
+        Some(_) => return Err(Error::invalid("`secret` must be a base64 string")),
+    };
+    let expires_in = parse_expires_in(
+        opts.expires_in.as_ref().ok_or_else(|| Error::invalid("`expires_in` is required (seconds or \"12h\")"))?,
+    )?;
+    let identity = GuestIdentity::new(
+        &issuer,
+        &secret,
+        opt_string(&opts.subject, "subject")?,
+        opt_string(&opts.display_name, "display_name")?,
+    )?;
+    Ok((identity, expires_in))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHM="; // "secret-key-for-tests"
+
+    #[test]
+    fn signs_an_hs256_jws_that_jsonwebtoken_verifies() {
+        let id = GuestIdentity::new("iss-1", SECRET, None, None).unwrap();
+        let jwt = id.sign(1_000, 60, "u-1").unwrap();
+        let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap();
+        assert_eq!(String::from_utf8(header).unwrap(), r#"{"alg":"HS256","typ":"JWT"}"#);
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(&jwt, &jsonwebtoken::DecodingKey::from_secret(b"secret-key-for-tests"), &v).unwrap();
+        assert_eq!(data.claims.sub, "guest-user-u-1");
+        assert_eq!(data.claims.name, "Guest User - u-1");
+        assert_eq!((data.claims.iat, data.claims.exp), (1_000, 1_060));
+    }
+
+    #[test]
+    fn secrets_in_any_base64_form() {
+        let k = decode_secret(SECRET).unwrap();
+        assert_eq!(&k[..], b"secret-key-for-tests");
+        assert_eq!(&decode_secret(SECRET.trim_end_matches('=')).unwrap()[..], &k[..]);
+        assert_eq!(&decode_secret("-_-_").unwrap()[..], &decode_secret("+/+/").unwrap()[..]);
+        assert!(decode_secret("not base64!").unwrap_err().message().contains("secret"));
+        assert!(decode_secret("").is_err());
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(parse_expires_in(&json!(90)).unwrap(), 90);
+        assert_eq!(parse_expires_in(&json!("90s")).unwrap(), 90);
+        assert_eq!(parse_expires_in(&json!("30m")).unwrap(), 1800);
+        assert_eq!(parse_expires_in(&json!("12h")).unwrap(), 43_200);
+        assert_eq!(parse_expires_in(&json!("7d")).unwrap(), 604_800);
+        assert_eq!(parse_expires_in(&json!("2 hours")).unwrap(), 7200);
+        assert!(parse_expires_in(&json!("30")).unwrap_err().message().contains("milliseconds"));
+        assert!(parse_expires_in(&json!(0)).is_err());
+        assert!(parse_expires_in(&json!(-5)).is_err());
+        assert!(parse_expires_in(&json!("10y")).unwrap_err().message().contains("expires_in"));
+        assert!(parse_expires_in(&json!("5 fortnights")).is_err());
+        assert!(parse_expires_in(&json!(true)).is_err());
+    }
+
+    #[test]
+    fn options_name_the_bad_field() {
+        let msg = |j: Value| parse_options(&j.to_string()).unwrap_err().message().to_string();
+        assert!(msg(json!({"secret":SECRET,"expires_in":60})).contains("issuer"));
+        assert!(msg(json!({"issuer":"i","expires_in":60})).contains("secret"));
+        assert!(msg(json!({"issuer":"i","secret":"@@@","expires_in":60})).contains("secret"));
+        assert!(msg(json!({"issuer":"i","secret":SECRET})).contains("expires_in"));
+        assert!(msg(json!({"issuer":"i","secret":SECRET,"expires_in":60,"display_name":5})).contains("display_name"));
+        assert!(msg(json!({"issuer":"i","secret":SECRET,"expires_in":60,"bogus":1})).contains("bogus"));
+        let (id, secs) = parse_options(&json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann"}).to_string()).unwrap();
+        assert_eq!((id.display_name.as_deref(), secs), (Some("Ann"), 3600));
+        assert!(!format!("{id:?}").contains("secret-key"));
+    }
+}

@@ -1,0 +1,208 @@
+//! The `state` parameter: the app's own object plus a single-use CSRF token, encoded as
+//! base64url JSON, and the table of logins waiting for their redirect.
+//! Time comes in as an argument; the caller owns the clock and the lock.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use rand::{CryptoRng, Rng};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::UnixMs;
+use crate::error::{Error, Status};
+
+/// How many logins may wait at once per client; the oldest goes first beyond that, so a
+/// host that starts logins in a loop cannot grow a client without bound.
+pub const MAX_PENDING_LOGINS: usize = 64;
+
+pub const CSRF_KEY: &str = "csrf_token";
+pub const EMAIL_HASH_KEY: &str = "emailhash";
+
+/// 128 bits from a CSPRNG, hex: as unguessable as the SDK's UUID v4 and URL-safe as is.
+pub fn new_csrf_token<R: Rng + CryptoRng>(rng: &mut R) -> String {
+    let bytes: [u8; 16] = rng.r#gen();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex SHA-256 of the email exactly as given (the SDK does not normalise case either).
+pub fn email_hash(email: &str) -> String {
+    Sha256::digest(email.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn encode_state(fields: &Map<String, Value>) -> String {
+    URL_SAFE_NO_PAD.encode(Value::Object(fields.clone()).to_string())
+}
+
+/// Decodes a `state` value in either base64 alphabet, padded or not, into its object.
+pub fn decode_state(state: &str) -> Option<Map<String, Value>> {
+    let bytes = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD_NO_PAD, STANDARD]
+        .iter()
+        .find_map(|e| e.decode(state.trim()).ok())?;
+    match serde_json::from_slice::<Value>(&bytes).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// A login waiting for its redirect: the PKCE verifier and the CSRF token it is bound to.
+pub struct PendingLogin {
+    pub csrf_token: Zeroizing<String>,
+    pub code_verifier: Zeroizing<String>,
+    pub created_at: UnixMs,
+    pub expires_at: UnixMs,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct PendingLogins {
+    logins: Vec<PendingLogin>,
+}
+
+impl PendingLogins {
+    pub fn insert(&mut self, login: PendingLogin, now: UnixMs) {
+        self.logins.retain(|l| l.expires_at > now);
+        if self.logins.len() >= MAX_PENDING_LOGINS {
+            self.logins.remove(0);
+        }
+        self.logins.push(login);
+    }
+
+    pub fn len(&self) -> usize {
+        self.logins.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.logins.is_empty()
+    }
+
+    /// Finds the login whose CSRF token matches, in constant time per comparison.
+    /// Does not remove it: the caller removes it with `remove` once every check passed.
+    pub fn find(&self, csrf_token: &str, now: UnixMs) -> Result<usize, Error> {
+        let mut found = None;
+        for (i, l) in self.logins.iter().enumerate() {
+            // Compare against every entry, so timing says nothing about which matched.
+            let eq: bool = l.csrf_token.as_bytes().ct_eq(csrf_token.as_bytes()).into();
+            if eq {
+                found = Some(i);
+            }
+        }
+        let i = found.ok_or_else(|| {
+            Error::new(Status::StateMismatch, "the redirect's state matches no pending login of this client")
+        })?;
+        if self.logins[i].expires_at <= now {
+            return Err(Error::new(Status::StateMismatch, "the pending login for this redirect has expired"));
+        }
+        Ok(i)
+    }
+
+    pub fn remove(&mut self, index: usize) -> PendingLogin {
+        self.logins.remove(index)
+    }
+}
+
+/// Reads the CSRF token and the app's own fields out of a redirect's `state`.
+#[derive(Debug)]
+pub struct DecodedState {
+    pub csrf_token: String,
+    /// The app's fields, without `csrf_token` and `emailhash`.
+    pub app_state: Map<String, Value>,
+    pub had_email_hash: bool,
+}
+
+pub fn parse_redirect_state(state: Option<&str>) -> Result<DecodedState, Error> {
+    let raw = state
+        .ok_or_else(|| Error::new(Status::StateMismatch, "the redirect carries no state parameter"))?;
+    let mut fields = decode_state(raw)
+        .ok_or_else(|| Error::new(Status::StateMismatch, "the redirect's state is not base64url JSON"))?;
+    let csrf = match fields.remove(CSRF_KEY) {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        _ => return Err(Error::new(Status::StateMismatch, "the redirect's state carries no CSRF token")),
+    };
+    let had_email_hash = fields.remove(EMAIL_HASH_KEY).is_some();
+    Ok(DecodedState { csrf_token: csrf, app_state: fields, had_email_hash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn login(csrf: &str, expires_at: UnixMs) -> PendingLogin {
+        PendingLogin {
+            csrf_token: Zeroizing::new(csrf.into()),
+            code_verifier: Zeroizing::new("v".into()),
+            created_at: 0,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn csrf_tokens_are_128_bit_hex_and_distinct() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let a = new_csrf_token(&mut rng);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, new_csrf_token(&mut rng));
+    }
+
+    #[test]
+    fn state_round_trips_in_every_alphabet() {
+        let mut m = Map::new();
+        m.insert("page".into(), "/home?x=1&y=ü".into());
+        m.insert(CSRF_KEY.into(), "abc".into());
+        let enc = encode_state(&m);
+        assert!(!enc.contains('=') && !enc.contains('+') && !enc.contains('/'));
+        assert_eq!(decode_state(&enc).unwrap(), m);
+        let std = STANDARD.encode(Value::Object(m.clone()).to_string());
+        assert_eq!(decode_state(&std).unwrap(), m);
+        assert!(decode_state("not base64 !!").is_none());
+        assert!(decode_state(&URL_SAFE_NO_PAD.encode("[1,2]")).is_none());
+    }
+
+    #[test]
+    fn redirect_state_parsing() {
+        assert_eq!(parse_redirect_state(None).unwrap_err().status(), Status::StateMismatch);
+        let no_csrf = encode_state(&Map::new());
+        assert_eq!(parse_redirect_state(Some(&no_csrf)).unwrap_err().status(), Status::StateMismatch);
+        let mut m = Map::new();
+        m.insert(CSRF_KEY.into(), "tok".into());
+        m.insert(EMAIL_HASH_KEY.into(), "h".into());
+        m.insert("app".into(), 1.into());
+        let d = parse_redirect_state(Some(&encode_state(&m))).unwrap();
+        assert_eq!(d.csrf_token, "tok");
+        assert!(d.had_email_hash);
+        assert_eq!(d.app_state.len(), 1);
+    }
+
+    #[test]
+    fn pending_logins_match_expire_and_are_bounded() {
+        let mut p = PendingLogins::default();
+        p.insert(login("a", 100), 0);
+        p.insert(login("b", 200), 0);
+        assert_eq!(p.find("b", 50).unwrap(), 1);
+        assert_eq!(p.find("zz", 50).unwrap_err().status(), Status::StateMismatch);
+        assert_eq!(p.find("a", 150).unwrap_err().status(), Status::StateMismatch);
+        let i = p.find("b", 150).unwrap();
+        p.remove(i);
+        assert!(p.find("b", 150).is_err(), "single use");
+        for i in 0..(MAX_PENDING_LOGINS + 10) {
+            p.insert(login(&i.to_string(), 1000), 0);
+        }
+        assert_eq!(p.len(), MAX_PENDING_LOGINS);
+        // Expired entries are dropped on insert.
+        p.insert(login("new", 5000), 2000);
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn email_hash_is_hex_sha256_as_given() {
+        assert_eq!(email_hash("a@b.c").len(), 64);
+        assert_ne!(email_hash("A@b.c"), email_hash("a@b.c"));
+    }
+}
