@@ -1,1 +1,94 @@
-fn main(){}
+//! Engine overhead, as ratios against a comparison run in the same process:
+//! - `initiate_login` through the C ABI (target: under 10 µs);
+//! - a code exchange through the engine (op + wait) next to a raw reqwest POST of the
+//!   same form to the same in-process emulator endpoint (target: within 1.10x).
+//! Both exchange routines get a fresh code from the emulator in untimed setup.
+
+use std::ffi::{CString, c_char};
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use webex_auth::ffi::*;
+use webex_auth_emulator::{Emulator, EmulatorConfig};
+
+const REDIRECT: &str = "http://127.0.0.1/callback";
+
+fn config(emu: &Emulator) -> String {
+    format!(
+        r#"{{"client_id":"test-client","client_secret":"test-secret","redirect_uri":"{REDIRECT}","webex_api_url":"{}","idbroker_url":"{}","refresh_before_expiry_s":0}}"#,
+        emu.api_url(),
+        emu.idbroker_url()
+    )
+}
+
+/// A fresh authorization code, as the browser would bring it back (no PKCE).
+async fn new_code(http: &reqwest::Client, emu: &Emulator) -> String {
+    let url = format!("{}/authorize?response_type=code&client_id=test-client&redirect_uri={REDIRECT}&scope=spark:all&state=x", emu.api_url());
+    let resp = http.get(url).send().await.expect("authorize");
+    let loc = resp.headers()["location"].to_str().unwrap().to_owned();
+    let u = url::Url::parse(&loc).unwrap();
+    u.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
+}
+
+fn bench(c: &mut Criterion) {
+    let emu = Emulator::start(EmulatorConfig::default());
+    let cfg = CString::new(config(&emu)).unwrap();
+    let mut client = std::ptr::null_mut();
+    assert_eq!(wxa_init(cfg.as_ptr(), None, std::ptr::null_mut(), &mut client), WXA_OK);
+
+    c.bench_function("initiate_login (C ABI)", |b| {
+        let opts = CString::new(r#"{"email":"user@example.com","state":{"page":"/home"}}"#).unwrap();
+        b.iter(|| {
+            let mut url: *mut c_char = std::ptr::null_mut();
+            assert_eq!(wxa_initiate_login(client, opts.as_ptr(), &mut url), WXA_OK);
+            wxa_string_free(url);
+        })
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let token_url = format!("{}/access_token", emu.api_url());
+    let mut group = c.benchmark_group("code exchange");
+    group.measurement_time(Duration::from_secs(8));
+
+    group.bench_function("raw reqwest POST", |b| {
+        b.iter_batched(
+            || rt.block_on(new_code(&http, &emu)),
+            |code| {
+                rt.block_on(async {
+                    let resp = http
+                        .post(&token_url)
+                        .basic_auth("test-client", Some("test-secret"))
+                        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("self_contained_token", "true")])
+                        .send()
+                        .await
+                        .unwrap();
+                    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+                    assert!(v["access_token"].is_string());
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    group.bench_function("engine exchange_code + wait (C ABI)", |b| {
+        b.iter_batched(
+            || CString::new(rt.block_on(new_code(&http, &emu))).unwrap(),
+            |code| {
+                let mut op = 0;
+                assert_eq!(wxa_exchange_code(client, code.as_ptr(), std::ptr::null(), &mut op), WXA_OK);
+                let mut result: *mut c_char = std::ptr::null_mut();
+                assert_eq!(wxa_wait(client, op, 10_000, &mut result), WXA_OK);
+                let ok = unsafe { std::ffi::CStr::from_ptr(result) }.to_bytes().starts_with(b"{\"ok\":true");
+                wxa_string_free(result);
+                assert!(ok);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+    wxa_free(client);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -23,7 +23,7 @@ pub fn initiate_login(inner: &Arc<Inner>, options_json: &str) -> Result<String, 
         login_ttl_ms: cfg.login_ttl_ms,
     };
     let now = inner.now();
-    let (url, login) = authorize::build(&req, &opts, &mut rand::rngs::OsRng, now);
+    let (url, login) = authorize::build(&req, &opts, &mut rand::thread_rng(), now);
     inner.lock().pending.insert(login, now);
     Ok(url)
 }
