@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test of webex-auth against the bundled emulator, offline:
+#   Rust (unit, integration, emulator, header freshness), C (tests/c, under valgrind
+#   when installed), Python (bindings/python, pytest), Node (bindings/node, node --test).
+# Builds once in debug into one target/ shared by every suite. Needs cargo, cc,
+# python3 (with pip/venv) and node/npm; .ci/run installs what a fresh machine lacks.
+# The last line is "N passed, M failed" counting suites; exit status 0 only when all pass.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+export WEBEX_AUTH_CARGO_PROFILE=debug
+export WEBEX_AUTH_EMULATOR=${WEBEX_AUTH_EMULATOR:-$CARGO_TARGET_DIR/debug/webex-auth-emulator}
+export WEBEX_AUTH_LIBRARY=${WEBEX_AUTH_LIBRARY:-$CARGO_TARGET_DIR/debug/libwebex_auth.so}
+
+passed=0
+failed=0
+failures=()
+suite() {
+    local name=$1
+    shift
+    echo
+    echo "=============== $name"
+    local t0=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "=============== $name: ok ($((SECONDS - t0)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "=============== $name: FAILED ($((SECONDS - t0)) s)"
+    fi
+}
+
+python_suite() {
+    local venv=$CARGO_TARGET_DIR/py-venv
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
+    "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1
+    "$venv/bin/python" -m pip install --quiet pytest pyjwt "$ROOT/bindings/python" || return 1
+    # Run from outside the source tree so the installed package (with its bundled
+    # library) is what gets imported.
+    (cd "$ROOT/bindings/python/tests" && env -u WEBEX_AUTH_LIBRARY "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
+}
+
+node_suite() {
+    (cd "$ROOT/bindings/node" && npm install --no-audit --no-fund --loglevel=error && npm test)
+}
+
+suite "cargo build" cargo build --workspace --all-targets || true
+suite "rust tests" cargo test --workspace --no-fail-fast
+suite "c tests" "$ROOT/tests/c/run.sh"
+suite "python tests" python_suite
+suite "node tests" node_suite
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then echo "failed suites: ${failures[*]}"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
