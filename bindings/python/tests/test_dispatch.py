@@ -1,0 +1,107 @@
+"""The dispatcher's bookkeeping, driven with synthetic events (no network): a `done`
+that beats the function that started the operation, bounded buffers, close."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+
+from webex_auth import _client as cm
+
+
+def done(op: int, ok: bool = True, **extra) -> bytes:
+    return json.dumps({"type": "done", "op": op, "ok": ok, **extra}).encode()
+
+
+def test_early_done_is_kept_for_the_waiter() -> None:
+    core = cm._Core(10_001)
+    core.dispatch(cm.EVENT_DONE, 7, done(7, access_token="a"))
+    waiter = core.claim(7)
+    assert waiter.done is not None and waiter.done["access_token"] == "a"
+    assert 7 not in core.waiters and 7 not in core.early
+
+
+def test_early_done_for_sync_wait() -> None:
+    core = cm._Core(10_002)
+    core.dispatch(cm.EVENT_DONE, 3, done(3))
+    assert core.claim_sync(3) == {"type": "done", "op": 3, "ok": True}
+    # a done that comes after the sync claim is dropped, not buffered
+    assert core.claim_sync(4) is None and 4 in core.sync_running
+    core.dispatch(cm.EVENT_DONE, 4, done(4))
+    assert 4 not in core.early and 4 not in core.sync_running
+
+
+def test_early_buffer_is_bounded() -> None:
+    core = cm._Core(10_003)
+    for op in range(1, cm._EARLY_LIMIT + 50):
+        core.dispatch(cm.EVENT_DONE, op, done(op))
+    assert len(core.early) == cm._EARLY_LIMIT
+    assert 1 not in core.early and cm._EARLY_LIMIT + 49 in core.early
+
+
+def test_user_code_then_done_resolve_async_and_threads() -> None:
+    core = cm._Core(10_004)
+    waiter = core.claim(9)
+    got = []
+
+    def block() -> None:
+        got.append(waiter.wait("done", None))
+
+    t = threading.Thread(target=block)
+    t.start()
+
+    async def main() -> tuple:
+        loop = asyncio.get_running_loop()
+        f_code, f_done = loop.create_future(), loop.create_future()
+        waiter.listen(loop, f_code, "user_code")
+        waiter.listen(loop, f_done, "done")
+        threading.Thread(
+            target=lambda: (
+                core.dispatch(cm.EVENT_USER_CODE, 9, json.dumps({"type": "getUserCodeSuccess", "op": 9, "userCode": "X"}).encode()),
+                core.dispatch(cm.EVENT_DONE, 9, done(9)),
+            )
+        ).start()
+        return await asyncio.wait_for(f_code, 5), await asyncio.wait_for(f_done, 5)
+
+    code, fin = asyncio.run(main())
+    t.join(5)
+    assert code["userCode"] == "X" and fin["ok"] is True and got == [fin]
+    assert 9 not in core.waiters
+
+
+def test_shut_fails_waiters_and_refuses_new_ones() -> None:
+    core = cm._Core(10_005)
+    waiter = core.claim(1)
+    core.shut()
+    assert waiter.done is not None and waiter.done["status"] == "WXA_ERR_CANCELED"
+    late = core.claim(2)
+    assert late.done is not None and late.done["status"] == "WXA_ERR_CANCELED"
+    core.dispatch(cm.EVENT_DONE, 5, done(5))
+    assert core.early == {}
+
+
+def test_handler_errors_are_logged_and_others_still_run(caplog) -> None:
+    core = cm._Core(10_006)
+    seen = []
+    core.handlers["logout"] = [lambda p: 1 / 0, seen.append]
+    core.handlers["*"] = [seen.append]
+    with caplog.at_level(logging.ERROR, logger="webex_auth"):
+        core.dispatch(11, 0, b'{"type":"logout"}')
+    assert seen == [{"type": "logout"}, {"type": "logout"}]
+    assert any("ZeroDivisionError" in r.getMessage() for r in caplog.records)
+
+
+def test_handlers_get_their_own_copy() -> None:
+    core = cm._Core(10_007)
+    seen = []
+    core.handlers["logout"] = [lambda p: p.clear(), seen.append]
+    core.dispatch(11, 0, b'{"type":"logout"}')
+    assert seen == [{"type": "logout"}]
+
+
+def test_trampoline_ignores_unknown_slab_index() -> None:
+    # user_data that names no live client: dropped quietly, nothing raised into C
+    cm._on_event(987_654_321, cm.EVENT_DONE, 1, done(1))
+    cm._on_event(None, cm.EVENT_DONE, 1, None)

@@ -1,0 +1,78 @@
+"""Webex OAuth 2.0 authorization for Python, over the ``webex_auth`` C library.
+
+    from webex_auth import Client
+    with Client(client_id="...", client_secret="...", redirect_uri="...") as c:
+        url = c.initiate_login(state={"page": "/home"})
+        ...                                   # the user logs in, the browser comes back
+        result = c.handle_redirect(callback_url)
+        print(result.token.expires_at, result.state)
+"""
+
+from __future__ import annotations
+
+from ._bindings import lib as _lib
+from ._client import EVENT_NAMES, Client, DeviceLogin, EventHandler, RedirectResult, Token
+from ._errors import (
+    CanceledError,
+    ClientClosedError,
+    ExpiredError,
+    HttpError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    NetworkError,
+    NotAuthorizedError,
+    OAuthError,
+    RateLimitedError,
+    RequestTimeoutError,
+    StateMismatchError,
+    UnauthorizedClientError,
+    UnknownOperationError,
+    UnsupportedGrantTypeError,
+    WebexAuthError,
+)
+from ._jwt import create_jwt
+from ._qr import qr_code
+
+__all__ = [
+    "Client",
+    "Token",
+    "RedirectResult",
+    "DeviceLogin",
+    "EventHandler",
+    "EVENT_NAMES",
+    "create_jwt",
+    "qr_code",
+    "version",
+    "WebexAuthError",
+    "InvalidArgumentError",
+    "ClientClosedError",
+    "StateMismatchError",
+    "OAuthError",
+    "InvalidRequestError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "InvalidScopeError",
+    "HttpError",
+    "NetworkError",
+    "RequestTimeoutError",
+    "RateLimitedError",
+    "ExpiredError",
+    "CanceledError",
+    "NotAuthorizedError",
+    "UnknownOperationError",
+    "InternalError",
+]
+
+__version__ = "0.1.0"
+
+
+def version() -> str:
+    """The native library's version string (``wxa_version``)."""
+    raw = _lib.wxa_version()
+    return raw.decode("utf-8", "replace") if raw else ""
