@@ -2,6 +2,7 @@
 //! - `initiate_login` through the C ABI (target: under 10 µs);
 //! - a code exchange through the engine (op + wait) next to a raw reqwest POST of the
 //!   same form to the same in-process emulator endpoint (target: within 1.10x).
+//!
 //! Both exchange routines get a fresh code from the emulator in untimed setup.
 
 use std::ffi::{CString, c_char};
@@ -23,7 +24,10 @@ fn config(emu: &Emulator) -> String {
 
 /// A fresh authorization code, as the browser would bring it back (no PKCE).
 async fn new_code(http: &reqwest::Client, emu: &Emulator) -> String {
-    let url = format!("{}/authorize?response_type=code&client_id=test-client&redirect_uri={REDIRECT}&scope=spark:all&state=x", emu.api_url());
+    let url = format!(
+        "{}/authorize?response_type=code&client_id=test-client&redirect_uri={REDIRECT}&scope=spark:all&state=x",
+        emu.api_url()
+    );
     let resp = http.get(url).send().await.expect("authorize");
     let loc = resp.headers()["location"].to_str().unwrap().to_owned();
     let u = url::Url::parse(&loc).unwrap();
@@ -59,7 +63,12 @@ fn bench(c: &mut Criterion) {
                     let resp = http
                         .post(&token_url)
                         .basic_auth("test-client", Some("test-secret"))
-                        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("self_contained_token", "true")])
+                        .form(&[
+                            ("grant_type", "authorization_code"),
+                            ("code", &code),
+                            ("redirect_uri", REDIRECT),
+                            ("self_contained_token", "true"),
+                        ])
                         .send()
                         .await
                         .unwrap();

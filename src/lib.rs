@@ -25,9 +25,7 @@ pub fn version() -> &'static str {
 /// Creates a guest-issuer JWT (HS256) from `wxa_create_jwt` options. No network.
 pub fn create_jwt(options_json: &str) -> Result<String, Error> {
     let (identity, expires_in) = protocol::jwt::parse_options(options_json)?;
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now_s =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     identity.sign(now_s, expires_in, &uuid::Uuid::new_v4().to_string())
 }

@@ -24,11 +24,7 @@ pub fn qr_code(text: &str, format: &str) -> Result<String, Error> {
             .light_color(unicode::Dense1x2::Dark)
             .quiet_zone(true)
             .build()),
-        "svg" => Ok(code
-            .render::<svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build()),
+        "svg" => Ok(code.render::<svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build()),
         other => Err(Error::invalid(format!("QR format must be \"utf8\" or \"svg\", not {other:?}"))),
     }
 }

@@ -17,9 +17,7 @@ fn full_pkce_login() {
     let rec = Recorder::new();
     let client = new_client(&confidential(&emu), &rec);
 
-    let url = client
-        .initiate_login(&json!({"email": EMAIL, "state": {"page": "/inbox", "n": 7}}).to_string())
-        .unwrap();
+    let url = client.initiate_login(&json!({"email": EMAIL, "state": {"page": "/inbox", "n": 7}}).to_string()).unwrap();
     assert!(url.starts_with(&format!("{}/authorize?", emu.api_url())), "{url}");
     assert_eq!(query_param(&url, "response_type").as_deref(), Some("code"));
     assert_eq!(query_param(&url, "client_id").as_deref(), Some(CLIENT_ID));
@@ -158,11 +156,8 @@ fn forged_missing_unknown_state_are_refused_and_the_real_login_survives() {
     // The real csrf token with a one-character change.
     let mut st = b64url_json(&real_state);
     let csrf = st["csrf_token"].as_str().unwrap().to_string();
-    let flipped: String = csrf
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i == 0 { if c == 'a' { 'b' } else { 'a' } } else { c })
-        .collect();
+    let flipped: String =
+        csrf.chars().enumerate().map(|(i, c)| if i == 0 { if c == 'a' { 'b' } else { 'a' } } else { c }).collect();
     st["csrf_token"] = json!(flipped);
     assert_refused(&client, &emu, &set_param(&location, "state", Some(&b64url(&st))));
     // An injected error redirect with a forged state cannot end the real login either.
@@ -383,11 +378,8 @@ fn config_errors_name_the_key() {
     let e = Client::new(&with(confidential(&emu), json!({"clientid": "x"})).to_string(), None).unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("clientid"), "{e}");
-    let e = Client::new(
-        &with(confidential(&emu), json!({"webex_api_url": "http://example.com/v1"})).to_string(),
-        None,
-    )
-    .unwrap_err();
+    let e = Client::new(&with(confidential(&emu), json!({"webex_api_url": "http://example.com/v1"})).to_string(), None)
+        .unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(!e.message().contains(CLIENT_SECRET) && !format!("{e:?}").contains(CLIENT_SECRET), "{e:?}");
     // A code flow without redirect_uri is refused when it starts.

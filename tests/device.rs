@@ -262,7 +262,10 @@ fn malformed_device_authorize_answers() {
         vec![
             Scripted::status(200).with_body("<html>not json</html>"),
             Scripted::json(200, json!({"user_code": "ABCD-EFGH"})),
-            Scripted::json(200, json!({"device_code": "d", "user_code": "u", "verification_uri": "http://x", "expires_in": "soon"})),
+            Scripted::json(
+                200,
+                json!({"device_code": "d", "user_code": "u", "verification_uri": "http://x", "expires_in": "soon"}),
+            ),
         ],
     );
     for _ in 0..3 {
@@ -418,6 +421,7 @@ fn decode_text_qr(text: &str) -> String {
     let modules = modules_from_text(text);
     let n = modules.len();
     // Quiet zone: the outer 4 modules on every side are light.
+    #[allow(clippy::needless_range_loop)] // i indexes rows and columns alike
     for i in 0..n {
         for q in 0..4 {
             assert!(modules[q][i] && modules[n - 1 - q][i] && modules[i][q] && modules[i][n - 1 - q], "quiet zone");
@@ -494,7 +498,10 @@ fn qr_codes_round_trip_the_url() {
     let bad = CString::new("png").unwrap();
     let sentinel = 0x30 as *mut c_char;
     let mut out = sentinel;
-    assert_eq!(webex_auth::ffi::wxa_qr_code(t.as_ptr(), bad.as_ptr(), &mut out), webex_auth::ffi::WXA_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        webex_auth::ffi::wxa_qr_code(t.as_ptr(), bad.as_ptr(), &mut out),
+        webex_auth::ffi::WXA_ERR_INVALID_ARGUMENT
+    );
     assert_eq!(out, sentinel);
 }
 

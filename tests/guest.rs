@@ -126,10 +126,12 @@ fn a_jsonwebtoken_jwt_is_accepted_like_ours() {
     let claims = json!({"sub": "jwt-lib-user", "name": "From jsonwebtoken", "iss": emu.guest_issuer(),
                         "iat": now, "exp": now + 600});
     let key = jsonwebtoken::EncodingKey::from_base64_secret(&emu.guest_secret_b64()).unwrap();
-    let theirs = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap();
+    let theirs =
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap();
     assert_ok(&wait_result(&client, client.login_with_jwt(&theirs).unwrap()));
     // Same inputs through create_jwt: the same header and claims.
-    let ours = make_jwt(&emu, json!({"subject": "jwt-lib-user", "display_name": "From jsonwebtoken", "expires_in": 600}));
+    let ours =
+        make_jwt(&emu, json!({"subject": "jwt-lib-user", "display_name": "From jsonwebtoken", "expires_in": 600}));
     // Same header (Rust's jsonwebtoken orders the keys differently from node's; ours is
     // node's byte for byte, checked in default_subject_and_name).
     assert_eq!(b64url_json(ours.split('.').next().unwrap()), b64url_json(theirs.split('.').next().unwrap()));

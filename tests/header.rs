@@ -21,10 +21,27 @@ fn committed_header_matches_the_generated_one() {
         _ => eprintln!("not a git checkout: header check skipped"),
     }
     for name in [
-        "wxa_version", "wxa_status_name", "wxa_last_error", "wxa_init", "wxa_free", "wxa_initiate_login",
-        "wxa_handle_redirect", "wxa_exchange_code", "wxa_refresh", "wxa_get_valid_token", "wxa_client_credentials",
-        "wxa_get_token", "wxa_set_token", "wxa_logout", "wxa_create_jwt", "wxa_login_with_jwt",
-        "wxa_start_device_login", "wxa_qr_code", "wxa_cancel", "wxa_wait", "wxa_string_free",
+        "wxa_version",
+        "wxa_status_name",
+        "wxa_last_error",
+        "wxa_init",
+        "wxa_free",
+        "wxa_initiate_login",
+        "wxa_handle_redirect",
+        "wxa_exchange_code",
+        "wxa_refresh",
+        "wxa_get_valid_token",
+        "wxa_client_credentials",
+        "wxa_get_token",
+        "wxa_set_token",
+        "wxa_logout",
+        "wxa_create_jwt",
+        "wxa_login_with_jwt",
+        "wxa_start_device_login",
+        "wxa_qr_code",
+        "wxa_cancel",
+        "wxa_wait",
+        "wxa_string_free",
     ] {
         assert!(generated.contains(&format!(" {name}(")), "{name} missing from the header");
     }

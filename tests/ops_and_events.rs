@@ -147,10 +147,7 @@ fn events_arrive_in_order_one_at_a_time() {
 }
 
 /// A client whose sink can reach the client itself (through a Weak, so no cycle).
-fn reentrant_client(
-    cfg: &Value,
-    on_event: impl Fn(&Client, &Ev) + Send + Sync + 'static,
-) -> (Arc<Client>, Recorder) {
+fn reentrant_client(cfg: &Value, on_event: impl Fn(&Client, &Ev) + Send + Sync + 'static) -> (Arc<Client>, Recorder) {
     let rec = Recorder::new();
     let slot: Arc<OnceLock<Weak<Client>>> = Arc::new(OnceLock::new());
     let sink: EventSink = {
@@ -228,10 +225,16 @@ fn close_with_ops_in_flight_delivers_canceled_dones_then_nothing() {
     emu.clear_requests();
     emu.set_delay(Endpoint::Token, Duration::from_millis(1500));
     emu.set_delay(Endpoint::Logout, Duration::from_millis(1500));
-    let ops = [client.refresh().unwrap(), client.refresh().unwrap(), client.client_credentials().unwrap(), client.logout().unwrap()];
+    let ops = [
+        client.refresh().unwrap(),
+        client.refresh().unwrap(),
+        client.client_credentials().unwrap(),
+        client.logout().unwrap(),
+    ];
     // Let the requests reach the server (one shared refresh + client credentials + logout).
     let t0 = Instant::now();
-    while (emu.requests(Endpoint::Token).len() < 2 || emu.requests(Endpoint::Logout).is_empty()) && t0.elapsed() < LONG {
+    while (emu.requests(Endpoint::Token).len() < 2 || emu.requests(Endpoint::Logout).is_empty()) && t0.elapsed() < LONG
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
     let t_close = Instant::now();
@@ -384,10 +387,7 @@ fn with_a_sink_the_last_1024_results_are_kept() {
     }
     rec.wait_count("done", n as usize, LONG);
     let oldest_kept = n - 1024 + 1;
-    assert_eq!(
-        client.wait(oldest_kept - 1, Some(Duration::ZERO)).unwrap_err().status(),
-        Status::UnknownOperation
-    );
+    assert_eq!(client.wait(oldest_kept - 1, Some(Duration::ZERO)).unwrap_err().status(), Status::UnknownOperation);
     assert!(client.wait(oldest_kept, Some(Duration::ZERO)).unwrap().is_some());
     assert!(client.wait(n, Some(Duration::ZERO)).unwrap().is_some());
 }
@@ -485,9 +485,20 @@ fn c_abi_argument_checks() {
 fn c_abi_status_names_and_version() {
     let name = |s| unsafe { CStr::from_ptr(wxa_status_name(s)) }.to_str().unwrap().to_string();
     let expected = [
-        "WXA_OK", "WXA_PENDING", "WXA_ERR_INVALID_ARGUMENT", "WXA_ERR_STATE_MISMATCH", "WXA_ERR_OAUTH",
-        "WXA_ERR_HTTP", "WXA_ERR_NETWORK", "WXA_ERR_TIMEOUT", "WXA_ERR_RATE_LIMITED", "WXA_ERR_EXPIRED",
-        "WXA_ERR_CANCELED", "WXA_ERR_NOT_AUTHORIZED", "WXA_ERR_UNKNOWN_OPERATION", "WXA_ERR_INTERNAL",
+        "WXA_OK",
+        "WXA_PENDING",
+        "WXA_ERR_INVALID_ARGUMENT",
+        "WXA_ERR_STATE_MISMATCH",
+        "WXA_ERR_OAUTH",
+        "WXA_ERR_HTTP",
+        "WXA_ERR_NETWORK",
+        "WXA_ERR_TIMEOUT",
+        "WXA_ERR_RATE_LIMITED",
+        "WXA_ERR_EXPIRED",
+        "WXA_ERR_CANCELED",
+        "WXA_ERR_NOT_AUTHORIZED",
+        "WXA_ERR_UNKNOWN_OPERATION",
+        "WXA_ERR_INTERNAL",
     ];
     for (i, n) in expected.iter().enumerate() {
         assert_eq!(name(i as i32), *n);

@@ -83,12 +83,11 @@ async fn clear_scripts(State(shared): State<SharedRef>) -> Response {
 
 /// Each entry is a `Recorded`, plus the `endpoint` it arrived at.
 async fn requests(State(shared): State<SharedRef>, RawQuery(query): RawQuery) -> Response {
-    let endpoint =
-        match query_value(query.as_deref(), &["endpoint"]).map(|name| endpoint_named(&name)) {
-            Some(Ok(endpoint)) => Some(endpoint),
-            Some(Err(why)) => return bad_request(&why),
-            None => None,
-        };
+    let endpoint = match query_value(query.as_deref(), &["endpoint"]).map(|name| endpoint_named(&name)) {
+        Some(Ok(endpoint)) => Some(endpoint),
+        Some(Err(why)) => return bad_request(&why),
+        None => None,
+    };
     let list: Vec<Value> = shared
         .requests(endpoint)
         .into_iter()
@@ -135,8 +134,7 @@ async fn approve(State(shared): State<SharedRef>, body: Bytes) -> Response {
 
 async fn deny(State(shared): State<SharedRef>, body: Bytes) -> Response {
     answer(
-        parse::<UserCodeRequest>(&body)
-            .map(|r| reply::json(200, json!({"ok": shared.deny_user_code(&r.user_code)}))),
+        parse::<UserCodeRequest>(&body).map(|r| reply::json(200, json!({"ok": shared.deny_user_code(&r.user_code)}))),
     )
 }
 
@@ -190,17 +188,8 @@ async fn config(State(shared): State<SharedRef>, body: Bytes) -> Response {
 }
 
 fn apply_config_key(config: &mut EmulatorConfig, key: &str, value: &Value) -> Result<(), String> {
-    let seconds = || {
-        value
-            .as_u64()
-            .ok_or_else(|| format!("{key} must be a non-negative integer"))
-    };
-    let text = || {
-        value
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("{key} must be a string"))
-    };
+    let seconds = || value.as_u64().ok_or_else(|| format!("{key} must be a non-negative integer"));
+    let text = || value.as_str().map(str::to_string).ok_or_else(|| format!("{key} must be a string"));
     match key {
         "access_token_ttl_s" => config.access_token_ttl_s = seconds()?,
         "refresh_token_ttl_s" => config.refresh_token_ttl_s = seconds()?,

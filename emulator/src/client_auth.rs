@@ -16,10 +16,7 @@ const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::
 /// Standard or URL-safe alphabet, padding optional.
 pub(crate) fn decode_base64_lenient(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    STANDARD_LENIENT
-        .decode(text)
-        .or_else(|_| URL_SAFE_LENIENT.decode(text))
-        .ok()
+    STANDARD_LENIENT.decode(text).or_else(|_| URL_SAFE_LENIENT.decode(text)).ok()
 }
 
 /// Credentials as presented, before looking anything up.
@@ -35,30 +32,19 @@ pub(crate) fn presented(req: &Recorded) -> Result<Presented, String> {
     if let Some(header) = req.header("authorization") {
         let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
         if scheme.eq_ignore_ascii_case("basic") {
-            let decoded =
-                decode_base64_lenient(rest).ok_or("Basic credentials are not valid base64")?;
-            let decoded =
-                String::from_utf8(decoded).map_err(|_| "Basic credentials are not UTF-8")?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or("Basic credentials lack a ':'")?;
-            if req
-                .form_value("client_id")
-                .is_some_and(|form_id| !same_id(form_id, id))
-            {
+            let decoded = decode_base64_lenient(rest).ok_or("Basic credentials are not valid base64")?;
+            let decoded = String::from_utf8(decoded).map_err(|_| "Basic credentials are not UTF-8")?;
+            let (id, secret) = decoded.split_once(':').ok_or("Basic credentials lack a ':'")?;
+            if req.form_value("client_id").is_some_and(|form_id| !same_id(form_id, id)) {
                 return Err("client_id in the form differs from the Basic credentials".into());
             }
-            return Ok(Presented::Basic {
-                id: id.to_string(),
-                secret: secret.to_string(),
-            });
+            return Ok(Presented::Basic { id: id.to_string(), secret: secret.to_string() });
         }
     }
     match req.form_value("client_id") {
-        Some(id) => Ok(Presented::Form {
-            id: id.to_string(),
-            secret: req.form_value("client_secret").map(str::to_string),
-        }),
+        Some(id) => {
+            Ok(Presented::Form { id: id.to_string(), secret: req.form_value("client_secret").map(str::to_string) })
+        }
         None => Ok(Presented::Nothing),
     }
 }
@@ -67,10 +53,8 @@ pub(crate) fn presented(req: &Recorded) -> Result<Presented, String> {
 /// Either reading of what was sent may be the right one.
 fn readings(raw: &str) -> [String; 2] {
     let as_pair = format!("x={}", raw.replace('&', "%26"));
-    let decoded: String = url::form_urlencoded::parse(as_pair.as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let decoded: String =
+        url::form_urlencoded::parse(as_pair.as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
     [raw.to_string(), decoded]
 }
 
@@ -79,9 +63,7 @@ fn same_id(a: &str, b: &str) -> bool {
 }
 
 fn find_client<'a>(clients: &'a [ClientRegistration], id: &str) -> Option<&'a ClientRegistration> {
-    readings(id)
-        .iter()
-        .find_map(|r| clients.iter().find(|c| c.client_id == *r))
+    readings(id).iter().find_map(|r| clients.iter().find(|c| c.client_id == *r))
 }
 
 /// Secrets a public client may send instead of none at all (Node and browser SDKs).
@@ -126,12 +108,8 @@ pub(crate) fn identify<'a>(
 ) -> Result<&'a ClientRegistration, String> {
     match presented(req)? {
         Presented::Basic { .. } => authenticate(clients, req),
-        Presented::Form {
-            secret: Some(_), ..
-        } => authenticate(clients, req),
-        Presented::Form { id, secret: None } => {
-            find_client(clients, &id).ok_or_else(|| "unknown client".into())
-        }
+        Presented::Form { secret: Some(_), .. } => authenticate(clients, req),
+        Presented::Form { id, secret: None } => find_client(clients, &id).ok_or_else(|| "unknown client".into()),
         Presented::Nothing => Err("client_id is required".into()),
     }
 }
@@ -146,24 +124,16 @@ mod tests {
             method: "POST".into(),
             path: "/v1/access_token".into(),
             query: String::new(),
-            headers: authorization
-                .map(|a| vec![("authorization".to_string(), a.to_string())])
-                .unwrap_or_default(),
+            headers: authorization.map(|a| vec![("authorization".to_string(), a.to_string())]).unwrap_or_default(),
             body: String::new(),
-            form: form
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            form: form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             at_ms: 0,
             status: 0,
         }
     }
 
     fn basic(raw: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
     }
 
     fn auth(authorization: Option<&str>, form: &[(&str, &str)]) -> Result<String, String> {
@@ -171,27 +141,17 @@ mod tests {
         authenticate(&clients, &request(authorization, form)).map(|c| c.client_id.clone())
     }
 
-    fn with_clients(
-        clients: Vec<ClientRegistration>,
-        authorization: &str,
-    ) -> Result<String, String> {
+    fn with_clients(clients: Vec<ClientRegistration>, authorization: &str) -> Result<String, String> {
         authenticate(&clients, &request(Some(authorization), &[])).map(|c| c.client_id.clone())
     }
 
     #[test]
     fn basic_confidential() {
-        assert_eq!(
-            auth(Some(&basic("test-client:test-secret")), &[]).unwrap(),
-            "test-client"
-        );
-        assert_eq!(
-            auth(Some(&basic("test-client:wrong")), &[]).unwrap_err(),
-            "wrong client secret"
-        );
+        assert_eq!(auth(Some(&basic("test-client:test-secret")), &[]).unwrap(), "test-client");
+        assert_eq!(auth(Some(&basic("test-client:wrong")), &[]).unwrap_err(), "wrong client secret");
         assert!(auth(Some(&basic("nobody:x")), &[]).is_err());
         // lower-case scheme, unpadded base64
-        let unpadded =
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode("test-client:test-secret");
+        let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode("test-client:test-secret");
         assert!(auth(Some(&format!("basic {unpadded}")), &[]).is_ok());
     }
 
@@ -218,35 +178,14 @@ mod tests {
         assert!(auth(None, &[("client_id", "public-client")]).is_ok());
         assert!(auth(Some(&basic("public-client:")), &[]).is_ok());
         assert!(auth(Some(&basic("public-client:undefined")), &[]).is_ok());
-        assert!(
-            auth(
-                None,
-                &[("client_id", "public-client"), ("client_secret", "")]
-            )
-            .is_ok()
-        );
+        assert!(auth(None, &[("client_id", "public-client"), ("client_secret", "")]).is_ok());
         assert!(auth(Some(&basic("public-client:guess")), &[]).is_err());
     }
 
     #[test]
     fn form_credentials() {
-        assert!(
-            auth(
-                None,
-                &[
-                    ("client_id", "test-client"),
-                    ("client_secret", "test-secret")
-                ]
-            )
-            .is_ok()
-        );
-        assert!(
-            auth(
-                None,
-                &[("client_id", "test-client"), ("client_secret", "nope")]
-            )
-            .is_err()
-        );
+        assert!(auth(None, &[("client_id", "test-client"), ("client_secret", "test-secret")]).is_ok());
+        assert!(auth(None, &[("client_id", "test-client"), ("client_secret", "nope")]).is_err());
         // a confidential client must prove itself
         assert!(auth(None, &[("client_id", "test-client")]).is_err());
         assert!(auth(Some("Bearer abc"), &[]).is_err());
@@ -257,13 +196,7 @@ mod tests {
         assert!(auth(Some("Basic %%%not-base64"), &[]).is_err());
         assert!(auth(Some(&basic("no-colon")), &[]).is_err());
         assert!(auth(Some("Basic"), &[]).is_err());
-        assert!(
-            auth(
-                Some(&basic("test-client:test-secret")),
-                &[("client_id", "public-client")]
-            )
-            .is_err()
-        );
+        assert!(auth(Some(&basic("test-client:test-secret")), &[("client_id", "public-client")]).is_err());
     }
 
     #[test]

@@ -35,10 +35,7 @@ pub struct EmulatorConfig {
 pub const DEFAULT_GUEST_SECRET: &[u8] = b"emulator-guest-secret-0123456789";
 
 pub fn default_redirect_uris() -> Vec<String> {
-    vec![
-        "http://127.0.0.1/callback".into(),
-        "http://localhost/callback".into(),
-    ]
+    vec!["http://127.0.0.1/callback".into(), "http://localhost/callback".into()]
 }
 
 impl Default for EmulatorConfig {
@@ -61,8 +58,7 @@ impl Default for EmulatorConfig {
             device_expires_in_s: 300,
             device_interval_s: Some(5),
             guest_issuer: "guest-issuer-id".into(),
-            guest_secret_b64: base64::engine::general_purpose::STANDARD
-                .encode(DEFAULT_GUEST_SECRET),
+            guest_secret_b64: base64::engine::general_purpose::STANDARD.encode(DEFAULT_GUEST_SECRET),
             guest_token_ttl_s: 3600,
             org_id: "emulator-org-0001".into(),
         }

@@ -8,11 +8,7 @@ use crate::state::{DeviceStatus, Shared};
 
 impl Shared {
     pub fn script(&self, endpoint: Endpoint, responses: Vec<Scripted>) {
-        self.lock()
-            .scripts
-            .entry(endpoint)
-            .or_default()
-            .extend(responses);
+        self.lock().scripts.entry(endpoint).or_default().extend(responses);
     }
 
     pub fn clear_scripts(&self) {
@@ -20,12 +16,7 @@ impl Shared {
     }
 
     pub fn requests(&self, endpoint: Option<Endpoint>) -> Vec<(Endpoint, Recorded)> {
-        self.lock()
-            .requests
-            .iter()
-            .filter(|(e, _)| endpoint.is_none_or(|wanted| *e == wanted))
-            .cloned()
-            .collect()
+        self.lock().requests.iter().filter(|(e, _)| endpoint.is_none_or(|wanted| *e == wanted)).cloned().collect()
     }
 
     pub fn clear_requests(&self) {
@@ -42,13 +33,11 @@ impl Shared {
     }
 
     pub fn approve_user_code(&self, user_code: &str) -> bool {
-        self.lock()
-            .decide_user_code(user_code, DeviceStatus::Approved)
+        self.lock().decide_user_code(user_code, DeviceStatus::Approved)
     }
 
     pub fn deny_user_code(&self, user_code: &str) -> bool {
-        self.lock()
-            .decide_user_code(user_code, DeviceStatus::Denied)
+        self.lock().decide_user_code(user_code, DeviceStatus::Denied)
     }
 
     pub fn pending_user_codes(&self) -> Vec<String> {

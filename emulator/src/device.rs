@@ -61,11 +61,7 @@ pub(crate) fn poll(shared: &Shared, req: &Recorded) -> Response {
         Some(DEVICE_GRANT) => {}
         None => return reply::oauth_error(400, "invalid_request", "grant_type is required"),
         Some(other) => {
-            return reply::oauth_error(
-                400,
-                "unsupported_grant_type",
-                &format!("grant_type {other} is not supported"),
-            );
+            return reply::oauth_error(400, "unsupported_grant_type", &format!("grant_type {other} is not supported"));
         }
     }
     let mut store = shared.lock();
@@ -80,26 +76,17 @@ pub(crate) fn poll(shared: &Shared, req: &Recorded) -> Response {
         return reply::oauth_error(400, "invalid_grant", "unknown device_code");
     };
     if device.client_id != client.client_id {
-        return reply::oauth_error(
-            400,
-            "invalid_grant",
-            "the device_code was issued to another client",
-        );
+        return reply::oauth_error(400, "invalid_grant", "the device_code was issued to another client");
     }
     match device.status {
-        DeviceStatus::Spent => {
-            reply::oauth_error(400, "invalid_grant", "the device_code was already used")
-        }
+        DeviceStatus::Spent => reply::oauth_error(400, "invalid_grant", "the device_code was already used"),
         _ if device.expires_at <= Instant::now() => {
             reply::oauth_error(400, "expired_token", "the device_code has expired")
         }
-        DeviceStatus::Pending => reply::json(
-            428,
-            json!({"message": "authorization_pending", "trackingId": ids::tracking_id()}),
-        ),
-        DeviceStatus::Denied => {
-            reply::oauth_error(400, "access_denied", "the user denied the request")
+        DeviceStatus::Pending => {
+            reply::json(428, json!({"message": "authorization_pending", "trackingId": ids::tracking_id()}))
         }
+        DeviceStatus::Denied => reply::oauth_error(400, "access_denied", "the user denied the request"),
         DeviceStatus::Approved => {
             device.status = DeviceStatus::Spent;
             let scope = device.scope.clone();
@@ -115,20 +102,9 @@ pub(crate) fn verify_page(shared: &Shared, user_code: Option<&str>) -> Response 
     let Some(user_code) = user_code else {
         return reply::html(400, "Missing code", "The link has no userCode parameter.");
     };
-    if shared
-        .lock()
-        .decide_user_code(user_code, DeviceStatus::Approved)
-    {
-        reply::html(
-            200,
-            "Approved",
-            "The device is now signed in. You can close this page.",
-        )
+    if shared.lock().decide_user_code(user_code, DeviceStatus::Approved) {
+        reply::html(200, "Approved", "The device is now signed in. You can close this page.")
     } else {
-        reply::html(
-            404,
-            "Unknown code",
-            "This code is unknown, expired or already decided.",
-        )
+        reply::html(404, "Unknown code", "This code is unknown, expired or already decided.")
     }
 }

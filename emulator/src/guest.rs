@@ -28,15 +28,9 @@ fn b64url_json(segment: &str) -> Result<Value, String> {
 }
 
 /// Checks signature, algorithm, issuer, expiry and subject. `now` is Unix seconds.
-pub(crate) fn verify_jwt(
-    jwt: &str,
-    secret_b64: &str,
-    issuer: &str,
-    now: u64,
-) -> Result<GuestClaims, String> {
+pub(crate) fn verify_jwt(jwt: &str, secret_b64: &str, issuer: &str, now: u64) -> Result<GuestClaims, String> {
     let mut parts = jwt.trim().split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("the JWT must have three segments".into());
     };
@@ -44,8 +38,7 @@ pub(crate) fn verify_jwt(
     if header_json.get("alg").and_then(Value::as_str) != Some("HS256") {
         return Err("the JWT must be signed with HS256".into());
     }
-    let key =
-        decode_base64_lenient(secret_b64).ok_or("the emulator's guest secret is not base64")?;
+    let key = decode_base64_lenient(secret_b64).ok_or("the emulator's guest secret is not base64")?;
     let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(signature.trim_end_matches('='))
         .map_err(|_| "the JWT signature is not base64url")?;
@@ -53,8 +46,7 @@ pub(crate) fn verify_jwt(
     mac.update(header.as_bytes());
     mac.update(b".");
     mac.update(payload.as_bytes());
-    mac.verify_slice(&signature)
-        .map_err(|_| "the JWT signature is invalid")?;
+    mac.verify_slice(&signature).map_err(|_| "the JWT signature is invalid")?;
 
     let claims = b64url_json(payload)?;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
@@ -69,18 +61,12 @@ pub(crate) fn verify_jwt(
         Some(sub) if !sub.is_empty() => sub.to_string(),
         _ => return Err("the JWT has no sub claim".into()),
     };
-    let name = claims
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let name = claims.get("name").and_then(Value::as_str).map(str::to_string);
     Ok(GuestClaims { sub, name })
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 pub(crate) fn login(shared: &Shared, req: &Recorded) -> Response {
@@ -88,20 +74,12 @@ pub(crate) fn login(shared: &Shared, req: &Recorded) -> Response {
         return reply::method_not_allowed();
     }
     // The SDK sends the bare JWT; a `Bearer ` prefix is tolerated.
-    let jwt = match req
-        .bearer()
-        .or_else(|| req.header("authorization").map(str::trim))
-    {
+    let jwt = match req.bearer().or_else(|| req.header("authorization").map(str::trim)) {
         Some(value) if !value.is_empty() => value,
         _ => return reply::webex_error(401, "The Authorization header must carry the guest JWT"),
     };
     let mut store = shared.lock();
-    let claims = match verify_jwt(
-        jwt,
-        &store.config.guest_secret_b64,
-        &store.config.guest_issuer,
-        unix_now(),
-    ) {
+    let claims = match verify_jwt(jwt, &store.config.guest_secret_b64, &store.config.guest_issuer, unix_now()) {
         Ok(claims) => claims,
         Err(why) => return reply::webex_error(401, &why),
     };
@@ -123,13 +101,11 @@ pub(crate) mod tests {
     use crate::config::{DEFAULT_GUEST_SECRET, EmulatorConfig};
 
     pub fn sign(header: &Value, claims: &Value, key: &[u8]) -> String {
-        let enc =
-            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let enc = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let signing_input = format!("{}.{}", enc(header), enc(claims));
         let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
         mac.update(signing_input.as_bytes());
-        let sig =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{signing_input}.{sig}")
     }
 
@@ -157,38 +133,15 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_bad_tokens() {
-        assert!(
-            check(&sign(&hs256(), &claims(NOW + 60), b"another-key"))
-                .unwrap_err()
-                .contains("signature")
-        );
-        assert!(
-            check(&sign(&hs256(), &claims(NOW - 1), DEFAULT_GUEST_SECRET))
-                .unwrap_err()
-                .contains("expired")
-        );
+        assert!(check(&sign(&hs256(), &claims(NOW + 60), b"another-key")).unwrap_err().contains("signature"));
+        assert!(check(&sign(&hs256(), &claims(NOW - 1), DEFAULT_GUEST_SECRET)).unwrap_err().contains("expired"));
         let wrong_iss = json!({"sub": "g", "iss": "someone-else", "exp": NOW + 60});
-        assert!(
-            check(&sign(&hs256(), &wrong_iss, DEFAULT_GUEST_SECRET))
-                .unwrap_err()
-                .contains("issuer")
-        );
+        assert!(check(&sign(&hs256(), &wrong_iss, DEFAULT_GUEST_SECRET)).unwrap_err().contains("issuer"));
         let no_sub = json!({"iss": "guest-issuer-id", "exp": NOW + 60});
-        assert!(
-            check(&sign(&hs256(), &no_sub, DEFAULT_GUEST_SECRET))
-                .unwrap_err()
-                .contains("sub")
-        );
+        assert!(check(&sign(&hs256(), &no_sub, DEFAULT_GUEST_SECRET)).unwrap_err().contains("sub"));
         let none_alg = json!({"alg": "none", "typ": "JWT"});
         assert!(check(&sign(&none_alg, &claims(NOW + 60), DEFAULT_GUEST_SECRET)).is_err());
-        for garbage in [
-            "",
-            "a.b",
-            "a.b.c.d",
-            "!!!.???.###",
-            "e30.e30.",
-            "e30.e30.AAAA",
-        ] {
+        for garbage in ["", "a.b", "a.b.c.d", "!!!.???.###", "e30.e30.", "e30.e30.AAAA"] {
             assert!(check(garbage).is_err(), "{garbage:?} accepted");
         }
     }

@@ -4,11 +4,7 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 
 pub fn alnum(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 /// `EMU_` + 32 upper-case hex digits; Webex's look like `ROUTER_...`.
@@ -41,8 +37,5 @@ pub fn user_code() -> String {
 
 /// User codes compare without the dash, spaces or case, as people type them.
 pub fn normalize_user_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
 }

@@ -63,40 +63,31 @@ impl Emulator {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config, format!("http://{addr}")));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(shared.clone());
-        let thread = std::thread::Builder::new()
-            .name("webex-auth-emulator".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => listener,
-                        Err(e) => {
-                            eprintln!("webex-auth-emulator: {e}");
-                            return;
-                        }
-                    };
-                    tokio::select! {
-                        result = axum::serve(listener, app).into_future() => {
-                            if let Err(e) = result {
-                                eprintln!("webex-auth-emulator: server stopped: {e}");
-                            }
-                        }
-                        _ = stopped => {}
+        let thread = std::thread::Builder::new().name("webex-auth-emulator".into()).spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        eprintln!("webex-auth-emulator: {e}");
+                        return;
                     }
-                });
-                // Dropping the runtime cancels connections still open (keep-alive, drips).
-                drop(runtime);
-            })?;
-        Ok(Emulator {
-            shared,
-            addr,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+                };
+                tokio::select! {
+                    result = axum::serve(listener, app).into_future() => {
+                        if let Err(e) = result {
+                            eprintln!("webex-auth-emulator: server stopped: {e}");
+                        }
+                    }
+                    _ = stopped => {}
+                }
+            });
+            // Dropping the runtime cancels connections still open (keep-alive, drips).
+            drop(runtime);
+        })?;
+        Ok(Emulator { shared, addr, shutdown: Some(shutdown), thread: Some(thread) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -136,11 +127,7 @@ impl Emulator {
 
     /// Every request received at `endpoint`, in arrival order.
     pub fn requests(&self, endpoint: Endpoint) -> Vec<Recorded> {
-        self.shared
-            .requests(Some(endpoint))
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect()
+        self.shared.requests(Some(endpoint)).into_iter().map(|(_, r)| r).collect()
     }
 
     pub fn clear_requests(&self) {
@@ -207,8 +194,6 @@ impl Drop for Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", &self.shared.base_url)
-            .finish()
+        f.debug_struct("Emulator").field("base_url", &self.shared.base_url).finish()
     }
 }

@@ -18,11 +18,7 @@ struct Options {
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        config: EmulatorConfig::default(),
-    };
+    let mut options = Options { host: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 0, config: EmulatorConfig::default() };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         // Both `--flag value` and `--flag=value`.
@@ -37,31 +33,19 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
             Some(value) => value,
             None => args.next().ok_or_else(|| format!("{flag} needs a value"))?,
         };
-        let seconds = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| format!("{flag}: {value:?} is not a number of seconds"))
-        };
+        let seconds = || value.parse::<u64>().map_err(|_| format!("{flag}: {value:?} is not a number of seconds"));
         match flag.as_str() {
             "--host" => {
                 options.host = if value == "localhost" {
                     IpAddr::V4(Ipv4Addr::LOCALHOST)
                 } else {
-                    value
-                        .parse()
-                        .map_err(|_| format!("--host: {value:?} is not an IP address"))?
+                    value.parse().map_err(|_| format!("--host: {value:?} is not an IP address"))?
                 };
                 if !options.host.is_loopback() {
-                    return Err(format!(
-                        "--host {value}: refusing a non-loopback address, this is a test server"
-                    ));
+                    return Err(format!("--host {value}: refusing a non-loopback address, this is a test server"));
                 }
             }
-            "--port" => {
-                options.port = value
-                    .parse()
-                    .map_err(|_| format!("--port: {value:?} is not a port"))?
-            }
+            "--port" => options.port = value.parse().map_err(|_| format!("--port: {value:?} is not a port"))?,
             "--access-token-ttl" => options.config.access_token_ttl_s = seconds()?,
             "--refresh-token-ttl" => options.config.refresh_token_ttl_s = seconds()?,
             "--device-expires-in" => options.config.device_expires_in_s = seconds()?,
@@ -86,17 +70,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let emulator =
-        match Emulator::start_on(options.config, SocketAddr::new(options.host, options.port)) {
-            Ok(emulator) => emulator,
-            Err(e) => {
-                eprintln!(
-                    "webex-auth-emulator: cannot listen on {}:{}: {e}",
-                    options.host, options.port
-                );
-                return ExitCode::from(2);
-            }
-        };
+    let emulator = match Emulator::start_on(options.config, SocketAddr::new(options.host, options.port)) {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("webex-auth-emulator: cannot listen on {}:{}: {e}", options.host, options.port);
+            return ExitCode::from(2);
+        }
+    };
     // Fixtures wait for exactly this line.
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening {}", emulator.base_url());

@@ -33,26 +33,15 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Response {
         return reply::oauth_error(400, "invalid_client", "unknown client_id");
     };
     if !client.redirect_uris.contains(&redirect_uri) {
-        return reply::oauth_error(
-            400,
-            "invalid_request",
-            "redirect_uri is not registered for this client",
-        );
+        return reply::oauth_error(400, "invalid_request", "redirect_uri is not registered for this client");
     }
     let state = q("state");
     // From here on the redirect target is trusted, so errors travel back through it.
     let error_redirect = |error: &str, description: &str| {
-        redirect_with(
-            &redirect_uri,
-            &[("error", error), ("error_description", description)],
-            state.as_deref(),
-        )
+        redirect_with(&redirect_uri, &[("error", error), ("error_description", description)], state.as_deref())
     };
     if let Some(forced) = q("force_error") {
-        return error_redirect(
-            &forced,
-            "error forced by the emulator's force_error parameter",
-        );
+        return error_redirect(&forced, "error forced by the emulator's force_error parameter");
     }
     if q("response_type").as_deref() != Some("code") {
         return error_redirect("unsupported_response_type", "response_type must be code");
@@ -60,19 +49,13 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Response {
     let challenge = q("code_challenge");
     match (&challenge, q("code_challenge_method").as_deref()) {
         (None, _) if client.is_public() => {
-            return error_redirect(
-                "invalid_request",
-                "code_challenge is required for public clients",
-            );
+            return error_redirect("invalid_request", "code_challenge is required for public clients");
         }
         (Some(_), method) if method != Some("S256") => {
             return error_redirect("invalid_request", "code_challenge_method must be S256");
         }
         (Some(c), _) if c.len() != 43 => {
-            return error_redirect(
-                "invalid_request",
-                "code_challenge must be 43 base64url characters",
-            );
+            return error_redirect("invalid_request", "code_challenge must be 43 base64url characters");
         }
         _ => {}
     }
@@ -94,11 +77,7 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Response {
 
 fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> Response {
     let Ok(mut url) = url::Url::parse(redirect_uri) else {
-        return reply::oauth_error(
-            400,
-            "invalid_request",
-            "redirect_uri is not an absolute URL",
-        );
+        return reply::oauth_error(400, "invalid_request", "redirect_uri is not an absolute URL");
     };
     {
         let mut pairs = url.query_pairs_mut();
@@ -136,11 +115,9 @@ pub(crate) fn token(shared: &Shared, req: &Recorded) -> Response {
         Some("refresh_token") => refresh(shared, req),
         Some("client_credentials") => client_credentials(shared, req),
         Some(DEVICE_GRANT) => device::poll(shared, req),
-        Some(other) => reply::oauth_error(
-            400,
-            "unsupported_grant_type",
-            &format!("grant_type {other} is not supported"),
-        ),
+        Some(other) => {
+            reply::oauth_error(400, "unsupported_grant_type", &format!("grant_type {other} is not supported"))
+        }
     }
 }
 
@@ -158,11 +135,7 @@ fn authorization_code(shared: &Shared, req: &Recorded) -> Response {
     };
     // Any attempt spends the code, as real servers do against replay.
     let Some(pending) = store.codes.remove(code) else {
-        return reply::oauth_error(
-            400,
-            "invalid_grant",
-            "unknown, expired or already used code",
-        );
+        return reply::oauth_error(400, "invalid_grant", "unknown, expired or already used code");
     };
     let refusal = if pending.expires_at <= Instant::now() {
         Some("the code has expired")
@@ -199,36 +172,18 @@ fn refresh(shared: &Shared, req: &Recorded) -> Response {
     let now = Instant::now();
     let (grant, scope, subject, remaining) = match store.refresh_tokens.get(refresh_token) {
         Some(t) if t.client_id != client.client_id => {
-            return reply::oauth_error(
-                400,
-                "invalid_grant",
-                "the refresh token was issued to another client",
-            );
+            return reply::oauth_error(400, "invalid_grant", "the refresh token was issued to another client");
         }
-        Some(t) if t.expires_at > now => (
-            t.grant,
-            t.scope.clone(),
-            t.subject.clone(),
-            (t.expires_at - now).as_secs(),
-        ),
+        Some(t) if t.expires_at > now => (t.grant, t.scope.clone(), t.subject.clone(), (t.expires_at - now).as_secs()),
         _ => {
-            return reply::oauth_error(
-                400,
-                "invalid_grant",
-                "unknown, expired or revoked refresh token",
-            );
+            return reply::oauth_error(400, "invalid_grant", "unknown, expired or revoked refresh token");
         }
     };
     let expires_in = store.config.access_token_ttl_s;
     let access_token = store.issue_access(grant, &client.client_id, &subject, expires_in);
     drop(store);
     // Webex does not rotate refresh tokens: the same one comes back.
-    let issued = Issued {
-        access_token,
-        expires_in,
-        refresh: Some((refresh_token.to_string(), remaining)),
-        scope,
-    };
+    let issued = Issued { access_token, expires_in, refresh: Some((refresh_token.to_string(), remaining)), scope };
     reply::json(200, token_json(&issued))
 }
 
@@ -239,11 +194,7 @@ fn client_credentials(shared: &Shared, req: &Recorded) -> Response {
         Err(why) => return reply::invalid_client(&why),
     };
     if client.is_public() {
-        return reply::oauth_error(
-            400,
-            "unauthorized_client",
-            "public clients cannot use client_credentials",
-        );
+        return reply::oauth_error(400, "unauthorized_client", "public clients cannot use client_credentials");
     }
     let scope = req.form_value("scope").unwrap_or(DEFAULT_SCOPE);
     let subject = Subject {

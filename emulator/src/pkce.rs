@@ -10,9 +10,7 @@ pub fn challenge_s256(verifier: &str) -> String {
 /// RFC 7636 §4.1: 43..=128 characters from the unreserved set.
 pub fn is_well_formed_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 pub fn verify(challenge: &str, verifier: &str) -> bool {
@@ -29,10 +27,7 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert_eq!(challenge_s256(verifier), challenge);
         assert!(verify(challenge, verifier));
-        assert!(!verify(
-            challenge,
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"
-        ));
+        assert!(!verify(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"));
     }
 
     #[test]

@@ -9,27 +9,18 @@ use crate::ids;
 pub fn json(status: u16, body: Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 /// RFC 6749 §5.2 shape; Webex adds a `trackingId` to these as well.
 pub fn oauth_error(status: u16, error: &str, description: &str) -> Response {
-    json(
-        status,
-        json!({"error": error, "error_description": description, "trackingId": ids::tracking_id()}),
-    )
+    json(status, json!({"error": error, "error_description": description, "trackingId": ids::tracking_id()}))
 }
 
 /// Webex's own shape: `{"message", "errors":[{"description"}], "trackingId"}`.
 pub fn webex_error(status: u16, message: &str) -> Response {
-    json(
-        status,
-        json!({"message": message, "errors": [{"description": message}], "trackingId": ids::tracking_id()}),
-    )
+    json(status, json!({"message": message, "errors": [{"description": message}], "trackingId": ids::tracking_id()}))
 }
 
 pub fn invalid_client(description: &str) -> Response {
@@ -64,16 +55,10 @@ pub fn html(status: u16, title: &str, text: &str) -> Response {
         x = escape_html(text)
     );
     let mut response = (status, page).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     response
 }
 
 fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -60,10 +60,7 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn status(status: u16) -> Self {
-        Scripted {
-            status,
-            ..Default::default()
-        }
+        Scripted { status, ..Default::default() }
     }
 
     pub fn json(status: u16, body: serde_json::Value) -> Self {
@@ -97,10 +94,7 @@ impl Scripted {
     }
 
     pub fn passthrough() -> Self {
-        Scripted {
-            passthrough: true,
-            ..Default::default()
-        }
+        Scripted { passthrough: true, ..Default::default() }
     }
 
     /// Builds the HTTP answer. Invalid status codes or header pairs cannot come from
@@ -109,19 +103,13 @@ impl Scripted {
     pub(crate) fn render(&self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body_text = self.body.clone().unwrap_or_default();
-        let body = if self.drip && !body_text.is_empty() {
-            drip_body(body_text.into_bytes())
-        } else {
-            Body::from(body_text)
-        };
+        let body =
+            if self.drip && !body_text.is_empty() { drip_body(body_text.into_bytes()) } else { Body::from(body_text) };
         let mut response = Response::new(body);
         *response.status_mut() = status;
         let headers = response.headers_mut();
         for (name, value) in &self.headers {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
+            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
                 headers.append(name, value);
             }
         }
@@ -136,8 +124,7 @@ impl Scripted {
             return Err(format!("invalid status {}", self.status));
         }
         for (name, value) in &self.headers {
-            HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("invalid header name {name:?}"))?;
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
             HeaderValue::from_str(value).map_err(|_| format!("invalid header value {value:?}"))?;
         }
         Ok(())
@@ -207,23 +194,15 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn form_value(&self, key: &str) -> Option<&str> {
-        self.form
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn query_value(&self, key: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.query.as_bytes())
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(self.query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
     }
 
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
@@ -233,30 +212,16 @@ impl Recorded {
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
     }
 
-    pub(crate) fn from_parts(
-        parts: &axum::http::request::Parts,
-        body: &[u8],
-        at_ms: u64,
-    ) -> Recorded {
+    pub(crate) fn from_parts(parts: &axum::http::request::Parts, body: &[u8], at_ms: u64) -> Recorded {
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let body = String::from_utf8_lossy(body).into_owned();
-        let content_type = headers
-            .iter()
-            .find(|(k, _)| k == "content-type")
-            .map(|(_, v)| v.as_str());
+        let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
         let form = if is_form(content_type, &body) {
-            url::form_urlencoded::parse(body.as_bytes())
-                .into_owned()
-                .collect()
+            url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
         } else {
             Vec::new()
         };
@@ -276,9 +241,7 @@ impl Recorded {
 /// Clients that forget the Content-Type still get their form read; JSON never is.
 fn is_form(content_type: Option<&str>, body: &str) -> bool {
     match content_type {
-        Some(ct) => ct
-            .to_ascii_lowercase()
-            .contains("application/x-www-form-urlencoded"),
+        Some(ct) => ct.to_ascii_lowercase().contains("application/x-www-form-urlencoded"),
         None => !body.is_empty() && !body.trim_start().starts_with(['{', '[']),
     }
 }
@@ -289,40 +252,24 @@ mod tests {
 
     #[test]
     fn admin_json_shapes() {
-        let pairs: Scripted = serde_json::from_str(
-            r#"{"status":428,"headers":[["Retry-After","1"]],"body":"{\"message\":\"x\"}"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            pairs.headers,
-            vec![("Retry-After".to_string(), "1".to_string())]
-        );
+        let pairs: Scripted =
+            serde_json::from_str(r#"{"status":428,"headers":[["Retry-After","1"]],"body":"{\"message\":\"x\"}"}"#)
+                .unwrap();
+        assert_eq!(pairs.headers, vec![("Retry-After".to_string(), "1".to_string())]);
         assert_eq!(pairs.body.as_deref(), Some(r#"{"message":"x"}"#));
         let map: Scripted =
-            serde_json::from_str(r#"{"status":400,"headers":{"Retry-After":2},"body":{"a":1}}"#)
-                .unwrap();
-        assert_eq!(
-            map.headers,
-            vec![("Retry-After".to_string(), "2".to_string())]
-        );
+            serde_json::from_str(r#"{"status":400,"headers":{"Retry-After":2},"body":{"a":1}}"#).unwrap();
+        assert_eq!(map.headers, vec![("Retry-After".to_string(), "2".to_string())]);
         assert_eq!(map.body.as_deref(), Some(r#"{"a":1}"#));
         let pass: Scripted = serde_json::from_str(r#"{"passthrough":true}"#).unwrap();
         assert!(pass.passthrough && pass.validate().is_ok());
         assert!(Scripted::status(42).validate().is_err());
-        assert!(
-            Scripted::status(200)
-                .with_header("bad name", "v")
-                .validate()
-                .is_err()
-        );
+        assert!(Scripted::status(200).with_header("bad name", "v").validate().is_err());
     }
 
     #[test]
     fn endpoint_names() {
-        assert_eq!(
-            Endpoint::from_name("device_token"),
-            Some(Endpoint::DeviceToken)
-        );
+        assert_eq!(Endpoint::from_name("device_token"), Some(Endpoint::DeviceToken));
         assert_eq!(Endpoint::from_name("people_me"), Some(Endpoint::PeopleMe));
         assert_eq!(Endpoint::from_name("nope"), None);
     }

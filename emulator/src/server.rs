@@ -55,9 +55,7 @@ pub(crate) fn router(shared: SharedRef) -> Router {
     for endpoint in Endpoint::ALL {
         router = router.route(
             path(endpoint),
-            any(move |State(shared): State<SharedRef>, request: Request| {
-                dispatch(shared, endpoint, request)
-            }),
+            any(move |State(shared): State<SharedRef>, request: Request| dispatch(shared, endpoint, request)),
         );
     }
     router
@@ -79,17 +77,10 @@ async fn dispatch(shared: Arc<Shared>, endpoint: Endpoint, request: Request) -> 
     // The real handler runs before the delay: a client that times out has still had
     // its code or refresh token spent, as with a slow real server.
     let (response, wait) = match script {
-        Some(scripted) if !scripted.passthrough => {
-            (scripted.render(), Duration::from_millis(scripted.delay_ms))
-        }
+        Some(scripted) if !scripted.passthrough => (scripted.render(), Duration::from_millis(scripted.delay_ms)),
         scripted => {
             let response = handler(endpoint)(&shared, &recorded);
-            let configured = shared
-                .lock()
-                .delays
-                .get(&endpoint)
-                .copied()
-                .unwrap_or_default();
+            let configured = shared.lock().delays.get(&endpoint).copied().unwrap_or_default();
             let extra = Duration::from_millis(scripted.map_or(0, |s| s.delay_ms));
             (response, configured + extra)
         }

@@ -16,10 +16,7 @@ pub(crate) fn logout(shared: &Shared, req: &Recorded) -> Response {
         return reply::method_not_allowed();
     }
     let token = match serde_json::from_str::<Value>(&req.body) {
-        Ok(body) => body
-            .get("token")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        Ok(body) => body.get("token").and_then(Value::as_str).map(str::to_string),
         Err(_) => req.form_value("token").map(str::to_string),
     };
     let Some(token) = token.filter(|t| !t.is_empty()) else {
@@ -58,10 +55,7 @@ pub(crate) fn people_me(shared: &Shared, req: &Recorded) -> Response {
         return reply::method_not_allowed();
     }
     let unauthorized = || {
-        reply::webex_error(
-            401,
-            "The request requires a valid access token set in the Authorization request header.",
-        )
+        reply::webex_error(401, "The request requires a valid access token set in the Authorization request header.")
     };
     let Some(token) = req.bearer() else {
         return unauthorized();
@@ -77,10 +71,8 @@ pub(crate) fn people_me(shared: &Shared, req: &Recorded) -> Response {
     let org_id = store.config.org_id.clone();
     drop(store);
     // Webex person ids are base64 of a `ciscospark://` URI.
-    let id = base64::engine::general_purpose::STANDARD_NO_PAD
-        .encode(format!("ciscospark://us/PEOPLE/{}", subject.id));
-    let org = base64::engine::general_purpose::STANDARD_NO_PAD
-        .encode(format!("ciscospark://us/ORGANIZATION/{org_id}"));
+    let id = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("ciscospark://us/PEOPLE/{}", subject.id));
+    let org = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("ciscospark://us/ORGANIZATION/{org_id}"));
     reply::json(
         200,
         json!({

@@ -21,19 +21,13 @@ pub(crate) type SharedRef = Arc<Shared>;
 
 impl Shared {
     pub fn new(config: EmulatorConfig, base_url: String) -> Shared {
-        Shared {
-            started: Instant::now(),
-            base_url,
-            store: Mutex::new(Store::new(config)),
-        }
+        Shared { started: Instant::now(), base_url, store: Mutex::new(Store::new(config)) }
     }
 
     /// A handler that panicked cannot leave the store half-updated in a way that
     /// matters to a test server, so a poisoned lock is simply taken over.
     pub fn lock(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn elapsed_ms(&self) -> u64 {
@@ -140,13 +134,7 @@ impl Store {
         grant
     }
 
-    pub fn issue_access(
-        &mut self,
-        grant: u64,
-        client_id: &str,
-        subject: &Subject,
-        ttl_s: u64,
-    ) -> String {
+    pub fn issue_access(&mut self, grant: u64, client_id: &str, subject: &Subject, ttl_s: u64) -> String {
         let token = ids::token(&self.config.org_id);
         self.access_tokens.insert(
             token.clone(),
@@ -161,13 +149,7 @@ impl Store {
     }
 
     /// A fresh grant: an access token, and a refresh token when asked for.
-    pub fn issue(
-        &mut self,
-        client_id: &str,
-        scope: &str,
-        subject: &Subject,
-        with_refresh: bool,
-    ) -> Issued {
+    pub fn issue(&mut self, client_id: &str, scope: &str, subject: &Subject, with_refresh: bool) -> Issued {
         let grant = self.new_grant();
         let expires_in = self.config.access_token_ttl_s;
         let access_token = self.issue_access(grant, client_id, subject, expires_in);
@@ -186,18 +168,11 @@ impl Store {
             );
             (token, ttl)
         });
-        Issued {
-            access_token,
-            expires_in,
-            refresh,
-            scope: scope.to_string(),
-        }
+        Issued { access_token, expires_in, refresh, scope: scope.to_string() }
     }
 
     pub fn is_access_token_valid(&self, token: &str) -> bool {
-        self.access_tokens
-            .get(token)
-            .is_some_and(|t| t.expires_at > Instant::now())
+        self.access_tokens.get(token).is_some_and(|t| t.expires_at > Instant::now())
     }
 
     /// The grant a token (access or refresh) belongs to, if it is known.
@@ -205,11 +180,7 @@ impl Store {
         self.access_tokens
             .get(token)
             .map(|t| (t.grant, t.client_id.as_str()))
-            .or_else(|| {
-                self.refresh_tokens
-                    .get(token)
-                    .map(|t| (t.grant, t.client_id.as_str()))
-            })
+            .or_else(|| self.refresh_tokens.get(token).map(|t| (t.grant, t.client_id.as_str())))
     }
 
     pub fn revoke_grant(&mut self, grant: u64) {
@@ -218,9 +189,7 @@ impl Store {
     }
 
     pub fn script_next(&mut self, endpoint: Endpoint) -> Option<Scripted> {
-        self.scripts
-            .get_mut(&endpoint)
-            .and_then(VecDeque::pop_front)
+        self.scripts.get_mut(&endpoint).and_then(VecDeque::pop_front)
     }
 
     pub fn find_device_by_user_code(&mut self, user_code: &str) -> Option<&mut DeviceLogin> {
@@ -228,9 +197,7 @@ impl Store {
         if wanted.is_empty() {
             return None;
         }
-        self.devices
-            .values_mut()
-            .find(|d| ids::normalize_user_code(&d.user_code) == wanted)
+        self.devices.values_mut().find(|d| ids::normalize_user_code(&d.user_code) == wanted)
     }
 
     /// Moves a pending, unexpired device login to `to` (repeating the same decision is

@@ -14,25 +14,15 @@ const REDIRECT: &str = "http://127.0.0.1/callback";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
 }
 
 fn query_param(url: &str, key: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
 }
 
 /// Runs `/v1/authorize` and returns the `Location` it redirected to.
@@ -45,37 +35,21 @@ async fn authorize(emu: &Emulator, client_id: &str, extra: &[(&str, &str)]) -> r
         ("state", "opaque-state_="),
     ];
     params.extend_from_slice(extra);
-    http()
-        .get(format!("{}/authorize", emu.api_url()))
-        .query(&params)
-        .send()
-        .await
-        .unwrap()
+    http().get(format!("{}/authorize", emu.api_url())).query(&params).send().await.unwrap()
 }
 
 async fn code_for(emu: &Emulator, client_id: &str, with_pkce: bool) -> String {
     let challenge = challenge_s256(VERIFIER);
-    let pkce = [
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
+    let pkce = [("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
     let response = authorize(emu, client_id, if with_pkce { &pkce } else { &[] }).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(REDIRECT), "{location}");
-    assert_eq!(
-        query_param(&location, "state").as_deref(),
-        Some("opaque-state_=")
-    );
+    assert_eq!(query_param(&location, "state").as_deref(), Some("opaque-state_="));
     query_param(&location, "code").unwrap()
 }
 
-async fn post_form(
-    emu: &Emulator,
-    path: &str,
-    auth: Option<&str>,
-    form: &[(&str, &str)],
-) -> (StatusCode, Value) {
+async fn post_form(emu: &Emulator, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let mut request = http().post(format!("{}{path}", emu.base_url())).form(form);
     if let Some(auth) = auth {
         request = request.header("authorization", auth);
@@ -83,20 +57,11 @@ async fn post_form(
     let response = request.send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 async fn people_me(emu: &Emulator, token: &str) -> StatusCode {
-    http()
-        .get(format!("{}/people/me", emu.api_url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    http().get(format!("{}/people/me", emu.api_url())).bearer_auth(token).send().await.unwrap().status()
 }
 
 #[tokio::test]
@@ -126,21 +91,14 @@ async fn code_flow_refresh_and_logout() {
 
     // single use
     let (status, again) = post_form(&emu, "/v1/access_token", Some(&auth), &exchange).await;
-    assert_eq!(
-        (status, again["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+    assert_eq!((status, again["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
     // refresh, SDK style: redirect_uri along, same refresh token back
     let (status, refreshed) = post_form(
         &emu,
         "/v1/access_token",
         Some(&auth),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("redirect_uri", REDIRECT),
-        ],
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("redirect_uri", REDIRECT)],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
@@ -166,19 +124,13 @@ async fn code_flow_refresh_and_logout() {
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
     .await;
-    assert_eq!(
-        (status, gone["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+    assert_eq!((status, gone["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
     let recorded = emu.requests(Endpoint::Token);
     assert_eq!(recorded.len(), 4);
     assert_eq!(recorded[0].form_value("code_verifier"), Some(VERIFIER));
     assert_eq!(recorded[0].header("Authorization"), Some(auth.as_str()));
-    assert_eq!(
-        recorded.iter().map(|r| r.status).collect::<Vec<_>>(),
-        [200, 400, 200, 400]
-    );
+    assert_eq!(recorded.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 400, 200, 400]);
 }
 
 #[tokio::test]
@@ -196,17 +148,10 @@ async fn pkce_and_redirect_checks() {
         ("code_verifier", wrong.as_str()),
     ];
     let (status, body) = post_form(&emu, "/v1/access_token", None, &form).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
     // public client in both SDK Basic forms and the plain form
-    for auth in [
-        Some(basic("public-client", "")),
-        Some(basic("public-client", "undefined")),
-        None,
-    ] {
+    for auth in [Some(basic("public-client", "")), Some(basic("public-client", "undefined")), None] {
         let code = code_for(&emu, "public-client", true).await;
         let form = [
             ("grant_type", "authorization_code"),
@@ -229,39 +174,23 @@ async fn pkce_and_redirect_checks() {
         ("redirect_uri", "http://localhost/callback"),
     ];
     let (status, body) = post_form(&emu, "/v1/access_token", None, &form).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
     // public client without a challenge: error redirect
     let response = authorize(&emu, "public-client", &[]).await;
     let location = response.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(query_param(&location, "error").as_deref(), Some("invalid_request"));
 
     // forced error redirect keeps the state
     let response = authorize(&emu, "test-client", &[("force_error", "access_denied")]).await;
     let location = response.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("access_denied")
-    );
-    assert_eq!(
-        query_param(&location, "state").as_deref(),
-        Some("opaque-state_=")
-    );
+    assert_eq!(query_param(&location, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&location, "state").as_deref(), Some("opaque-state_="));
 
     // unknown redirect / client: 400 JSON, never a redirect
     let response = http()
         .get(format!("{}/authorize", emu.api_url()))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", "test-client"),
-            ("redirect_uri", "http://evil/cb"),
-        ])
+        .query(&[("response_type", "code"), ("client_id", "test-client"), ("redirect_uri", "http://evil/cb")])
         .send()
         .await
         .unwrap();
@@ -278,23 +207,16 @@ async fn pkce_and_redirect_checks() {
         &[("grant_type", "client_credentials")],
     )
     .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
 }
 
 #[tokio::test]
 async fn client_credentials_and_revoke() {
     let emu = Emulator::start(EmulatorConfig::default());
     let auth = basic("test-client", "test-secret");
-    let (status, body) = post_form(
-        &emu,
-        "/v1/access_token",
-        Some(&auth),
-        &[("grant_type", "client_credentials"), ("scope", "a b")],
-    )
-    .await;
+    let (status, body) =
+        post_form(&emu, "/v1/access_token", Some(&auth), &[("grant_type", "client_credentials"), ("scope", "a b")])
+            .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.get("refresh_token").is_none());
     assert_eq!(body["scope"], "a b");
@@ -304,79 +226,38 @@ async fn client_credentials_and_revoke() {
         &emu,
         "/v1/access_token",
         None,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", "public-client"),
-        ],
+        &[("grant_type", "client_credentials"), ("client_id", "public-client")],
     )
     .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unauthorized_client")));
 
-    let (status, body) = post_form(
-        &emu,
-        "/v1/access_token",
-        Some(&auth),
-        &[("grant_type", "password")],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
-    );
+    let (status, body) = post_form(&emu, "/v1/access_token", Some(&auth), &[("grant_type", "password")]).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
     let (status, body) = post_form(&emu, "/v1/access_token", Some(&auth), &[]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_request"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
 
     assert!(emu.is_access_token_valid(&token));
-    let (status, body) = post_form(
-        &emu,
-        "/oauth2/revoke",
-        Some(&auth),
-        &[("token", &token), ("token_type_hint", "access_token")],
-    )
-    .await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::OK, Value::String(String::new()))
-    );
+    let (status, body) =
+        post_form(&emu, "/oauth2/revoke", Some(&auth), &[("token", &token), ("token_type_hint", "access_token")]).await;
+    assert_eq!((status, body), (StatusCode::OK, Value::String(String::new())));
     assert!(!emu.is_access_token_valid(&token));
 }
 
 #[tokio::test]
 async fn device_flow_pending_approve_token() {
     let emu = Emulator::start(EmulatorConfig::default());
-    let (status, started) = post_form(
-        &emu,
-        "/v1/device/authorize",
-        None,
-        &[("client_id", "public-client"), ("scope", "spark:all")],
-    )
-    .await;
+    let (status, started) =
+        post_form(&emu, "/v1/device/authorize", None, &[("client_id", "public-client"), ("scope", "spark:all")]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(started["interval"], 5);
     assert_eq!(started["expires_in"], 300);
     let user_code = started["user_code"].as_str().unwrap().to_string();
     assert_eq!(user_code.replace('-', "").len(), 8);
     let device_code = started["device_code"].as_str().unwrap().to_string();
-    let complete = started["verification_uri_complete"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        complete,
-        format!("{}/device/verify?userCode={user_code}", emu.api_url())
-    );
+    let complete = started["verification_uri_complete"].as_str().unwrap().to_string();
+    assert_eq!(complete, format!("{}/device/verify?userCode={user_code}", emu.api_url()));
 
-    let poll = [
-        ("grant_type", DEVICE_GRANT),
-        ("device_code", device_code.as_str()),
-        ("client_id", "public-client"),
-    ];
+    let poll = [("grant_type", DEVICE_GRANT), ("device_code", device_code.as_str()), ("client_id", "public-client")];
     let (status, pending) = post_form(&emu, "/v1/device/token", None, &poll).await;
     assert_eq!(status.as_u16(), 428);
     assert_eq!(pending["message"], "authorization_pending");
@@ -386,51 +267,26 @@ async fn device_flow_pending_approve_token() {
     // the QR page approves
     let page = http().get(&complete).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        emu.approve_user_code(&user_code.to_lowercase()),
-        "repeating an approval is fine"
-    );
+    assert!(emu.approve_user_code(&user_code.to_lowercase()), "repeating an approval is fine");
     let (status, tokens) = post_form(&emu, "/v1/access_token", None, &poll).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert!(tokens["refresh_token"].is_string());
     let (status, spent) = post_form(&emu, "/v1/device/token", None, &poll).await;
-    assert_eq!(
-        (status, spent["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+    assert_eq!((status, spent["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
     // denied; then expired; interval omitted when configured so
     emu.update_config(|c| c.device_interval_s = None);
-    let (_, started) = post_form(
-        &emu,
-        "/v1/device/authorize",
-        Some(&basic("test-client", "test-secret")),
-        &[],
-    )
-    .await;
+    let (_, started) = post_form(&emu, "/v1/device/authorize", Some(&basic("test-client", "test-secret")), &[]).await;
     assert!(started.get("interval").is_none());
     assert!(emu.deny_user_code(started["user_code"].as_str().unwrap()));
     let device_code = started["device_code"].as_str().unwrap();
     let auth = basic("test-client", "test-secret");
-    let poll = [
-        ("grant_type", DEVICE_GRANT),
-        ("device_code", device_code),
-        ("client_id", "test-client"),
-    ];
+    let poll = [("grant_type", DEVICE_GRANT), ("device_code", device_code), ("client_id", "test-client")];
     let (status, denied) = post_form(&emu, "/v1/device/token", Some(&auth), &poll).await;
-    assert_eq!(
-        (status, denied["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("access_denied"))
-    );
+    assert_eq!((status, denied["error"].as_str()), (StatusCode::BAD_REQUEST, Some("access_denied")));
 
     emu.update_config(|c| c.device_expires_in_s = 0);
-    let (_, started) = post_form(
-        &emu,
-        "/v1/device/authorize",
-        None,
-        &[("client_id", "public-client")],
-    )
-    .await;
+    let (_, started) = post_form(&emu, "/v1/device/authorize", None, &[("client_id", "public-client")]).await;
     assert!(!emu.approve_user_code(started["user_code"].as_str().unwrap()));
     let poll = [
         ("grant_type", DEVICE_GRANT),
@@ -438,24 +294,16 @@ async fn device_flow_pending_approve_token() {
         ("client_id", "public-client"),
     ];
     let (status, expired) = post_form(&emu, "/v1/device/token", None, &poll).await;
-    assert_eq!(
-        (status, expired["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("expired_token"))
-    );
+    assert_eq!((status, expired["error"].as_str()), (StatusCode::BAD_REQUEST, Some("expired_token")));
 }
 
 fn guest_jwt(secret: &[u8], issuer: &str, exp_offset: i64) -> String {
     let enc = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let input = format!(
         "{}.{}",
         enc(json!({"alg": "HS256", "typ": "JWT"})),
-        enc(
-            json!({"sub": "guest-7", "name": "Guest Seven", "iss": issuer, "iat": now, "exp": now + exp_offset})
-        )
+        enc(json!({"sub": "guest-7", "name": "Guest Seven", "iss": issuer, "iat": now, "exp": now + exp_offset}))
     );
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
     mac.update(input.as_bytes());
@@ -466,18 +314,11 @@ fn guest_jwt(secret: &[u8], issuer: &str, exp_offset: i64) -> String {
 #[tokio::test]
 async fn guest_jwt_login() {
     let emu = Emulator::start(EmulatorConfig::default());
-    let secret = base64::engine::general_purpose::STANDARD
-        .decode(emu.guest_secret_b64())
-        .unwrap();
+    let secret = base64::engine::general_purpose::STANDARD.decode(emu.guest_secret_b64()).unwrap();
     let login = |authorization: String| {
         let url = format!("{}/jwt/login", emu.api_url());
         async move {
-            let response = http()
-                .post(url)
-                .header("authorization", authorization)
-                .send()
-                .await
-                .unwrap();
+            let response = http().post(url).header("authorization", authorization).send().await.unwrap();
             (response.status(), response.json::<Value>().await.unwrap())
         }
     };
@@ -485,22 +326,10 @@ async fn guest_jwt_login() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["expiresIn"], 3600);
     let token = body["token"].as_str().unwrap();
-    let me = http()
-        .get(format!("{}/people/me", emu.api_url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        me.json::<Value>().await.unwrap()["displayName"],
-        "Guest Seven"
-    );
+    let me = http().get(format!("{}/people/me", emu.api_url())).bearer_auth(token).send().await.unwrap();
+    assert_eq!(me.json::<Value>().await.unwrap()["displayName"], "Guest Seven");
 
-    let (status, _) = login(format!(
-        "Bearer {}",
-        guest_jwt(&secret, &emu.guest_issuer(), 60)
-    ))
-    .await;
+    let (status, _) = login(format!("Bearer {}", guest_jwt(&secret, &emu.guest_issuer(), 60))).await;
     assert_eq!(status, StatusCode::OK);
     for bad in [
         guest_jwt(b"wrong-secret", &emu.guest_issuer(), 60),
@@ -538,20 +367,13 @@ async fn scripted_answers_in_order_then_real() {
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     let (status, body) = post_form(&emu, "/v1/access_token", Some(&auth), &form).await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::OK, Value::String("{not json".into()))
-    );
+    assert_eq!((status, body), (StatusCode::OK, Value::String("{not json".into())));
     for _ in 0..2 {
         let (status, body) = post_form(&emu, "/v1/access_token", Some(&auth), &form).await;
         assert_eq!(status, StatusCode::OK);
         assert!(body["access_token"].is_string());
     }
-    let statuses: Vec<u16> = emu
-        .requests(Endpoint::Token)
-        .iter()
-        .map(|r| r.status)
-        .collect();
+    let statuses: Vec<u16> = emu.requests(Endpoint::Token).iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 200, 200, 200]);
     emu.clear_requests();
     assert!(emu.requests(Endpoint::Token).is_empty());
@@ -567,16 +389,9 @@ async fn scripted_answers_in_order_then_real() {
     assert!(started.elapsed() >= Duration::from_millis(200));
 
     // a dripped body arrives whole, slowly
-    emu.script(
-        Endpoint::PeopleMe,
-        vec![Scripted::json(200, json!({"a": 1})).dripped()],
-    );
+    emu.script(Endpoint::PeopleMe, vec![Scripted::json(200, json!({"a": 1})).dripped()]);
     let started = Instant::now();
-    let response = http()
-        .get(format!("{}/people/me", emu.api_url()))
-        .send()
-        .await
-        .unwrap();
+    let response = http().get(format!("{}/people/me", emu.api_url())).send().await.unwrap();
     assert_eq!(response.text().await.unwrap(), r#"{"a":1}"#);
     assert!(started.elapsed() >= Duration::from_millis(600));
 }
@@ -595,16 +410,9 @@ async fn expired_refresh_tokens_are_invalid_grant() {
     let (_, tokens) = post_form(&emu, "/v1/access_token", None, &form).await;
     emu.expire_refresh_tokens();
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "public-client"),
-        ("refresh_token", refresh),
-    ];
+    let form = [("grant_type", "refresh_token"), ("client_id", "public-client"), ("refresh_token", refresh)];
     let (status, body) = post_form(&emu, "/v1/access_token", None, &form).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     assert!(body["error_description"].is_string());
 }
 
@@ -612,14 +420,7 @@ async fn expired_refresh_tokens_are_invalid_grant() {
 async fn admin_endpoints() {
     let emu = Emulator::start(EmulatorConfig::default());
     let admin = |path: &str| format!("{}/_emulator/{path}", emu.base_url());
-    let info: Value = http()
-        .get(admin("info"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = http().get(admin("info")).send().await.unwrap().json().await.unwrap();
     assert_eq!(info["api_url"], emu.api_url());
     assert_eq!(info["guest_secret_b64"], emu.guest_secret_b64());
 
@@ -628,39 +429,16 @@ async fn admin_endpoints() {
         {"status": 428, "body": {"message": "authorization_pending"}},
         {"passthrough": true}
     ]});
-    let response = http()
-        .post(admin("script"))
-        .json(&script)
-        .send()
-        .await
-        .unwrap();
+    let response = http().post(admin("script")).json(&script).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let bad = http()
-        .post(admin("script"))
-        .json(&json!({"endpoint": "nope", "responses": []}))
-        .send()
-        .await
-        .unwrap();
+    let bad = http().post(admin("script")).json(&json!({"endpoint": "nope", "responses": []})).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let (_, started) = post_form(
-        &emu,
-        "/v1/device/authorize",
-        None,
-        &[("client_id", "public-client")],
-    )
-    .await;
+    let (_, started) = post_form(&emu, "/v1/device/authorize", None, &[("client_id", "public-client")]).await;
     let device_code = started["device_code"].as_str().unwrap();
-    let poll = [
-        ("grant_type", DEVICE_GRANT),
-        ("device_code", device_code),
-        ("client_id", "public-client"),
-    ];
+    let poll = [("grant_type", DEVICE_GRANT), ("device_code", device_code), ("client_id", "public-client")];
     let (status, body) = post_form(&emu, "/v1/device/token", None, &poll).await;
-    assert_eq!(
-        (status.as_u16(), body["message"].as_str()),
-        (400, Some("slow_down"))
-    );
+    assert_eq!((status.as_u16(), body["message"].as_str()), (400, Some("slow_down")));
     let (status, _) = post_form(&emu, "/v1/device/token", None, &poll).await;
     assert_eq!(status.as_u16(), 428);
     let approved: Value = http()
@@ -676,44 +454,19 @@ async fn admin_endpoints() {
     let (status, _) = post_form(&emu, "/v1/device/token", None, &poll).await;
     assert_eq!(status, StatusCode::OK);
 
-    let recorded: Value = http()
-        .get(admin("requests?endpoint=device_token"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let statuses: Vec<u64> = recorded
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_u64().unwrap())
-        .collect();
+    let recorded: Value =
+        http().get(admin("requests?endpoint=device_token")).send().await.unwrap().json().await.unwrap();
+    let statuses: Vec<u64> = recorded.as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses, [400, 428, 200]);
     assert_eq!(recorded[0]["form"][1], json!(["device_code", device_code]));
 
-    let response = http()
-        .post(admin("config"))
-        .json(&json!({"access_token_ttl_s": 60}))
-        .send()
-        .await
-        .unwrap();
+    let response = http().post(admin("config")).json(&json!({"access_token_ttl_s": 60})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(emu.config().access_token_ttl_s, 60);
-    let response = http()
-        .post(admin("config"))
-        .json(&json!({"access_token_ttl": 60}))
-        .send()
-        .await
-        .unwrap();
+    let response = http().post(admin("config")).json(&json!({"access_token_ttl": 60})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let response = http()
-        .post(admin("delay"))
-        .json(&json!({"endpoint": "token", "delay_ms": 10}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        http().post(admin("delay")).json(&json!({"endpoint": "token", "delay_ms": 10})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 

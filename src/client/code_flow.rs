@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Inner, OpKind, OpId};
+use super::{Inner, OpId, OpKind};
 use crate::error::{Error, ServerError, Status};
 use crate::protocol::authorize::{self, AuthorizeRequest, LoginOptions};
 use crate::protocol::{oauth_error, pkce, redirect, state, token};
@@ -80,7 +80,12 @@ pub fn exchange_code(inner: &Arc<Inner>, code: &str, code_verifier: Option<&str>
 }
 
 /// `grant_type=authorization_code`; stores the token and returns its result fields.
-async fn exchange(inner: &Arc<Inner>, op: OpId, code: Secret, verifier: Option<Secret>) -> Result<Map<String, Value>, Error> {
+async fn exchange(
+    inner: &Arc<Inner>,
+    op: OpId,
+    code: Secret,
+    verifier: Option<Secret>,
+) -> Result<Map<String, Value>, Error> {
     let cfg = &inner.config;
     let org_id = redirect::org_id_of_code(code.expose()).map(str::to_owned);
     let mut form = vec![
@@ -102,7 +107,9 @@ async fn exchange(inner: &Arc<Inner>, op: OpId, code: Secret, verifier: Option<S
         authorization: None,
         replay_safe: false,
     };
-    let body = transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false }).await?;
+    let body =
+        transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
+            .await?;
     let tok = token::parse_token_response(&body, inner.now())?;
     let mut fields = inner.store_token(tok, false, op, true);
     if let Some(org) = org_id {

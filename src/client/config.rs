@@ -111,7 +111,12 @@ impl Config {
         let endpoints = Endpoints {
             authorize: endpoint("authorize_url", raw.authorize_url.as_deref(), api, "/authorize")?,
             token: endpoint("token_url", raw.token_url.as_deref(), api, "/access_token")?,
-            device_authorize: endpoint("device_authorize_url", raw.device_authorize_url.as_deref(), api, "/device/authorize")?,
+            device_authorize: endpoint(
+                "device_authorize_url",
+                raw.device_authorize_url.as_deref(),
+                api,
+                "/device/authorize",
+            )?,
             device_token: endpoint("device_token_url", raw.device_token_url.as_deref(), api, "/device/token")?,
             jwt_login: endpoint("jwt_login_url", raw.jwt_login_url.as_deref(), api, "/jwt/login")?,
             logout: endpoint("logout_url", raw.logout_url.as_deref(), idb, "/idb/oauth2/v1/logout")?,
@@ -123,7 +128,11 @@ impl Config {
         let auth_in_body = match raw.client_auth.as_deref() {
             None | Some("basic") => false,
             Some("body") => true,
-            Some(other) => return Err(Error::invalid(format!("config `client_auth` must be \"basic\" or \"body\", not {other:?}"))),
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "config `client_auth` must be \"basic\" or \"body\", not {other:?}"
+                )));
+            }
         };
         let timeout_ms = raw.timeout_ms.unwrap_or(30_000);
         if !(1..=600_000).contains(&timeout_ms) {
@@ -134,8 +143,10 @@ impl Config {
             return Err(Error::invalid("config `max_retries` must be at most 10"));
         }
         let guest = match (&raw.guest_issuer, &raw.guest_secret) {
-            (Some(i), Some(s)) => Some(GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone())
-                .map_err(|e| Error::invalid(format!("config guest identity: {}", e.message())))?),
+            (Some(i), Some(s)) => Some(
+                GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone())
+                    .map_err(|e| Error::invalid(format!("config guest identity: {}", e.message())))?,
+            ),
             (None, None) => None,
             _ => return Err(Error::invalid("config `guest_issuer` and `guest_secret` go together")),
         };

@@ -115,7 +115,9 @@ async fn request_user_code(inner: &Arc<Inner>) -> Result<DeviceAuthorization, Er
         authorization: None,
         replay_safe: true,
     };
-    let body = transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false }).await?;
+    let body =
+        transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
+            .await?;
     device::parse_device_authorization(&body)
 }
 
@@ -178,7 +180,11 @@ mod tests {
 
     /// Runs the loop on tokio's paused clock with scripted answers; returns the result
     /// and the instants (ms after start) at which each poll happened.
-    async fn run(interval_s: i64, expires_s: u64, answers: Vec<PollAnswer>) -> (Result<Map<String, Value>, Error>, Vec<u128>, usize) {
+    async fn run(
+        interval_s: i64,
+        expires_s: u64,
+        answers: Vec<PollAnswer>,
+    ) -> (Result<Map<String, Value>, Error>, Vec<u128>, usize) {
         let start = Instant::now();
         let answers = Mutex::new(VecDeque::from(answers));
         let times = Mutex::new(Vec::new());
@@ -228,7 +234,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn unreachable_server_doubles_the_interval() {
-        let (r, times, _) = run(1, 100, vec![PollAnswer::Unreachable, PollAnswer::Unreachable, http(400, Some(json!({"error":"access_denied"})))]).await;
+        let (r, times, _) = run(
+            1,
+            100,
+            vec![PollAnswer::Unreachable, PollAnswer::Unreachable, http(400, Some(json!({"error":"access_denied"})))],
+        )
+        .await;
         assert_eq!(r.unwrap_err().oauth_error(), Some("access_denied"));
         assert_eq!(times, vec![1_000, 3_000, 7_000]);
     }

@@ -34,7 +34,9 @@ async fn jwt_login(inner: &Arc<Inner>, jwt: Secret) -> Result<Supertoken, Error>
         authorization: Some(jwt),
         replay_safe: true,
     };
-    let body = transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false }).await?;
+    let body =
+        transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
+            .await?;
     token::parse_jwt_login_response(&body, inner.now())
 }
 

@@ -236,7 +236,8 @@ impl Client {
     /// The current token as supertoken JSON; `NotAuthorized` when there is none.
     pub fn get_token(&self) -> Result<String, Error> {
         self.check_open()?;
-        let (t, _) = self.inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
+        let (t, _) =
+            self.inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
         Ok(Value::Object(t.to_json_fields(self.inner.now())).to_string())
     }
 

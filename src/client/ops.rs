@@ -100,7 +100,10 @@ impl Ops {
     pub fn cancel(&self, id: OpId) -> Result<(), Error> {
         let t = self.lock();
         if !Self::issued(&t, id) {
-            return Err(Error::new(Status::UnknownOperation, format!("operation {id} was never issued by this client")));
+            return Err(Error::new(
+                Status::UnknownOperation,
+                format!("operation {id} was never issued by this client"),
+            ));
         }
         if let Some(tok) = t.running.get(&id) {
             tok.cancel();

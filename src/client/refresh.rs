@@ -62,7 +62,10 @@ impl Inner {
         let req = Request {
             endpoint: "token endpoint",
             url: cfg.endpoints.token.clone(),
-            body: RequestBody::Form(vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token.clone())]),
+            body: RequestBody::Form(vec![
+                ("grant_type", Secret::new("refresh_token")),
+                ("refresh_token", refresh_token.clone()),
+            ]),
             auth: cfg.client_auth(),
             authorization: None,
             replay_safe: false,
@@ -85,7 +88,11 @@ impl Inner {
                     same
                 };
                 if cleared {
-                    self.emit(EventType::Unauthorized, origin, unauthorized("the refresh token was refused (invalid_grant); the token is cleared"));
+                    self.emit(
+                        EventType::Unauthorized,
+                        origin,
+                        unauthorized("the refresh token was refused (invalid_grant); the token is cleared"),
+                    );
                 }
                 Err(e)
             }
@@ -179,7 +186,8 @@ pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
     }
     inner.spawn_op(OpKind::ClientCredentials, |inner, op| async move {
         let cfg = &inner.config;
-        let mut form = vec![("grant_type", Secret::new("client_credentials")), ("scope", Secret::new(cfg.scope.as_str()))];
+        let mut form =
+            vec![("grant_type", Secret::new("client_credentials")), ("scope", Secret::new(cfg.scope.as_str()))];
         if cfg.self_contained_token {
             form.push(("self_contained_token", Secret::new("true")));
         }
@@ -191,7 +199,9 @@ pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
             authorization: None,
             replay_safe: true,
         };
-        let body = transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false }).await?;
+        let body =
+            transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
+                .await?;
         let tok = token::parse_token_response(&body, inner.now())?;
         Ok(inner.store_token(tok, false, op, true))
     })

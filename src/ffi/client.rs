@@ -47,7 +47,11 @@ pub extern "C" fn wxa_free(client: *mut wxa_client) {
 /// state) in `*out_url` (free with `wxa_string_free`). `options_json` may be NULL or
 /// `{"email","state","scope","prompt","login_hint"}`. No network.
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_initiate_login(c: *mut wxa_client, options_json: *const c_char, out_url: *mut *mut c_char) -> wxa_status {
+pub extern "C" fn wxa_initiate_login(
+    c: *mut wxa_client,
+    options_json: *const c_char,
+    out_url: *mut *mut c_char,
+) -> wxa_status {
     boundary::run(|| {
         let out_url = out(out_url, "out_url")?;
         let client = handle::client(c)?;

@@ -30,8 +30,9 @@ pub const WXA_EVENT_JWT_REFRESH: wxa_event_type = 12;
 /// library thread (not always the same one), never two at once for one client, in
 /// order. It may call any `wxa_` function except `wxa_wait` on its own client
 /// (refused) — `wxa_free` on its own client is allowed and ends all delivery.
-pub type wxa_event_fn =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, event_type: wxa_event_type, op: wxa_op, payload_json: *const c_char)>;
+pub type wxa_event_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, event_type: wxa_event_type, op: wxa_op, payload_json: *const c_char),
+>;
 
 /// An opaque Webex OAuth client. Create with `wxa_init`, destroy with `wxa_free`.
 pub struct wxa_client {

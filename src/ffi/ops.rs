@@ -22,7 +22,12 @@ pub extern "C" fn wxa_cancel(c: *mut wxa_client, op: wxa_op) -> wxa_status {
 /// issued or no longer kept; `WXA_ERR_INVALID_ARGUMENT` from inside the client's own
 /// callback; `WXA_ERR_CANCELED` when the client is freed meanwhile.
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_wait(c: *mut wxa_client, op: wxa_op, timeout_ms: u32, out_result_json: *mut *mut c_char) -> wxa_status {
+pub extern "C" fn wxa_wait(
+    c: *mut wxa_client,
+    op: wxa_op,
+    timeout_ms: u32,
+    out_result_json: *mut *mut c_char,
+) -> wxa_status {
     boundary::run(|| {
         let out_json = out(out_result_json, "out_result_json")?;
         let client = handle::client(c)?;

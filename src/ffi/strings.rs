@@ -11,9 +11,7 @@ pub fn arg<'a>(p: *const c_char, name: &str) -> Result<&'a str, Error> {
         return Err(Error::invalid(format!("`{name}` is NULL")));
     }
     // SAFETY: non-NULL; the caller guarantees a NUL-terminated string that outlives the call.
-    unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .map_err(|_| Error::invalid(format!("`{name}` is not valid UTF-8")))
+    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| Error::invalid(format!("`{name}` is not valid UTF-8")))
 }
 
 /// Like `arg`, but NULL means "not given".
@@ -23,9 +21,7 @@ pub fn opt_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>, Erro
 
 /// Hands a string to C; the caller frees it with `wxa_string_free`.
 pub fn to_c(s: impl Into<Vec<u8>>) -> Result<*mut c_char, Error> {
-    CString::new(s)
-        .map(CString::into_raw)
-        .map_err(|_| Error::internal("a returned string contained a NUL byte"))
+    CString::new(s).map(CString::into_raw).map_err(|_| Error::internal("a returned string contained a NUL byte"))
 }
 
 /// Frees a string returned by this library. NULL is a no-op.

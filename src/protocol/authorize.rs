@@ -27,8 +27,8 @@ impl LoginOptions {
         if json.trim().is_empty() {
             return Ok(LoginOptions::default());
         }
-        let opts: LoginOptions = serde_json::from_str(json)
-            .map_err(|e| Error::invalid(format!("login options: {e}")))?;
+        let opts: LoginOptions =
+            serde_json::from_str(json).map_err(|e| Error::invalid(format!("login options: {e}")))?;
         if let Some(s) = &opts.state {
             if s.contains_key(state::CSRF_KEY) || s.contains_key(state::EMAIL_HASH_KEY) {
                 return Err(Error::invalid("login options: state may not carry csrf_token or emailhash"));
@@ -107,7 +107,8 @@ mod tests {
             default_scope: "spark:all",
             login_ttl_ms: 600_000,
         };
-        let opts = LoginOptions::from_json(r#"{"email":"Someone@Example.com","state":{"page":"x"},"prompt":"login"}"#).unwrap();
+        let opts = LoginOptions::from_json(r#"{"email":"Someone@Example.com","state":{"page":"x"},"prompt":"login"}"#)
+            .unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let (u, login) = build(&req, &opts, &mut rng, 1_000);
         assert!(!u.to_lowercase().contains("someone"));

@@ -77,7 +77,9 @@ pub enum PollAnswer {
 #[derive(Debug)]
 pub enum PollAction {
     /// Poll again after `PollState::interval_ms`. `slow_down` says why the wait grew.
-    KeepPolling { slow_down: bool },
+    KeepPolling {
+        slow_down: bool,
+    },
     Granted(Map<String, Value>),
     Failed(Error),
 }
@@ -133,7 +135,11 @@ impl PollState {
             }
             (_, Some("expired_token")) => {
                 let s = server.unwrap_or_default();
-                PollAction::Failed(Error::with_server(Status::Expired, "the device code expired before it was approved", s))
+                PollAction::Failed(Error::with_server(
+                    Status::Expired,
+                    "the device code expired before it was approved",
+                    s,
+                ))
             }
             _ => {
                 let s = server.unwrap_or(ServerError { http_status: Some(status), ..Default::default() });
@@ -182,9 +188,21 @@ mod tests {
     #[test]
     fn pending_in_both_dialects() {
         let mut s = PollState::new(2);
-        assert!(matches!(s.decide(PollAnswer::Http { status: 428, body: None }), PollAction::KeepPolling { slow_down: false }));
-        assert!(matches!(s.decide(http(400, json!({"error":"authorization_pending"}))), PollAction::KeepPolling { slow_down: false }));
-        assert!(matches!(s.decide(http(200, json!({"error":"authorization_pending"}))), PollAction::KeepPolling { slow_down: false }), "GitHub's 200 + error");
+        assert!(matches!(
+            s.decide(PollAnswer::Http { status: 428, body: None }),
+            PollAction::KeepPolling { slow_down: false }
+        ));
+        assert!(matches!(
+            s.decide(http(400, json!({"error":"authorization_pending"}))),
+            PollAction::KeepPolling { slow_down: false }
+        ));
+        assert!(
+            matches!(
+                s.decide(http(200, json!({"error":"authorization_pending"}))),
+                PollAction::KeepPolling { slow_down: false }
+            ),
+            "GitHub's 200 + error"
+        );
         assert_eq!(s.interval_ms, 2_000);
     }
 

@@ -44,7 +44,10 @@ pub struct GuestIdentity {
 
 impl std::fmt::Debug for GuestIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuestIdentity").field("issuer", &self.issuer).field("subject", &self.subject).finish_non_exhaustive()
+        f.debug_struct("GuestIdentity")
+            .field("issuer", &self.issuer)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,9 +99,8 @@ fn parse_duration_text(text: &str) -> Result<i64, Error> {
     let t = text.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = (&t[..split], t[split..].trim());
-    let n: f64 = num
-        .parse()
-        .map_err(|_| Error::invalid(format!("`expires_in` {text:?} does not start with a number")))?;
+    let n: f64 =
+        num.parse().map_err(|_| Error::invalid(format!("`expires_in` {text:?} does not start with a number")))?;
     let scale = match unit {
         "" => {
             return Err(Error::invalid(format!(
@@ -127,7 +129,12 @@ fn opt_string(v: &Option<Value>, field: &str) -> Result<Option<String>, Error> {
 }
 
 impl GuestIdentity {
-    pub fn new(issuer: &str, secret: &str, subject: Option<String>, display_name: Option<String>) -> Result<Self, Error> {
+    pub fn new(
+        issuer: &str,
+        secret: &str,
+        subject: Option<String>,
+        display_name: Option<String>,
+    ) -> Result<Self, Error> {
         if issuer.trim().is_empty() {
             return Err(Error::invalid("`issuer` is required"));
         }
@@ -150,8 +157,8 @@ impl GuestIdentity {
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
         // HMAC accepts keys of any length; the error arm cannot happen but costs nothing.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret_key)
-            .map_err(|_| Error::internal("HMAC key rejected"))?;
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret_key).map_err(|_| Error::internal("HMAC key rejected"))?;
         mac.update(jws.as_bytes());
         let sig = mac.finalize().into_bytes();
         jws.push('.');
@@ -197,7 +204,9 @@ mod tests {
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         v.validate_exp = false;
         v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Claims>(&jwt, &jsonwebtoken::DecodingKey::from_secret(b"secret-key-for-tests"), &v).unwrap();
+        let data =
+            jsonwebtoken::decode::<Claims>(&jwt, &jsonwebtoken::DecodingKey::from_secret(b"secret-key-for-tests"), &v)
+                .unwrap();
         assert_eq!(data.claims.sub, "guest-user-u-1");
         assert_eq!(data.claims.name, "Guest User - u-1");
         assert_eq!((data.claims.iat, data.claims.exp), (1_000, 1_060));
@@ -238,7 +247,9 @@ mod tests {
         assert!(msg(json!({"issuer":"i","secret":SECRET})).contains("expires_in"));
         assert!(msg(json!({"issuer":"i","secret":SECRET,"expires_in":60,"display_name":5})).contains("display_name"));
         assert!(msg(json!({"issuer":"i","secret":SECRET,"expires_in":60,"bogus":1})).contains("bogus"));
-        let (id, secs) = parse_options(&json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann"}).to_string()).unwrap();
+        let (id, secs) =
+            parse_options(&json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann"}).to_string())
+                .unwrap();
         assert_eq!((id.display_name.as_deref(), secs), (Some("Ann"), 3600));
         assert!(!format!("{id:?}").contains("secret-key"));
     }

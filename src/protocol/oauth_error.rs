@@ -45,11 +45,7 @@ pub fn parse_error_body(body: &Map<String, Value>, http_status: u16) -> Option<S
 /// The `Error` for a server's refusal at `endpoint` (a name, never a URL with secrets).
 pub fn to_error(endpoint: &str, server: ServerError) -> Error {
     let status = if server.error.is_some() { Status::OAuth } else { Status::Http };
-    let what = server
-        .error
-        .clone()
-        .or_else(|| server.error_description.clone())
-        .unwrap_or_else(|| "an error".into());
+    let what = server.error.clone().or_else(|| server.error_description.clone()).unwrap_or_else(|| "an error".into());
     let http = server.http_status.map(|h| format!(" (HTTP {h})")).unwrap_or_default();
     Error::with_server(status, format!("{endpoint} answered {what}{http}"), server)
 }

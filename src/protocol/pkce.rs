@@ -12,9 +12,7 @@ const UNRESERVED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 pub const VERIFIER_LEN: usize = 128;
 
 pub fn new_verifier<R: Rng + CryptoRng>(rng: &mut R) -> String {
-    (0..VERIFIER_LEN)
-        .map(|_| UNRESERVED[rng.gen_range(0..UNRESERVED.len())] as char)
-        .collect()
+    (0..VERIFIER_LEN).map(|_| UNRESERVED[rng.gen_range(0..UNRESERVED.len())] as char).collect()
 }
 
 /// base64url(SHA-256(verifier)) without padding: always 43 characters.

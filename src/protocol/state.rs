@@ -37,9 +37,8 @@ pub fn encode_state(fields: &Map<String, Value>) -> String {
 
 /// Decodes a `state` value in either base64 alphabet, padded or not, into its object.
 pub fn decode_state(state: &str) -> Option<Map<String, Value>> {
-    let bytes = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD_NO_PAD, STANDARD]
-        .iter()
-        .find_map(|e| e.decode(state.trim()).ok())?;
+    let bytes =
+        [URL_SAFE_NO_PAD, URL_SAFE, STANDARD_NO_PAD, STANDARD].iter().find_map(|e| e.decode(state.trim()).ok())?;
     match serde_json::from_slice::<Value>(&bytes).ok()? {
         Value::Object(m) => Some(m),
         _ => None,
@@ -117,8 +116,7 @@ pub struct DecodedState {
 }
 
 pub fn parse_redirect_state(state: Option<&str>) -> Result<DecodedState, Error> {
-    let raw = state
-        .ok_or_else(|| Error::new(Status::StateMismatch, "the redirect carries no state parameter"))?;
+    let raw = state.ok_or_else(|| Error::new(Status::StateMismatch, "the redirect carries no state parameter"))?;
     let mut fields = decode_state(raw)
         .ok_or_else(|| Error::new(Status::StateMismatch, "the redirect's state is not base64url JSON"))?;
     let csrf = match fields.remove(CSRF_KEY) {

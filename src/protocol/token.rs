@@ -169,7 +169,7 @@ impl Supertoken {
     }
 
     pub fn can_refresh(&self, now: UnixMs) -> bool {
-        self.refresh_token.is_some() && !self.refresh_token_expires_at.is_some_and(|at| at <= now)
+        self.refresh_token.is_some() && self.refresh_token_expires_at.is_none_or(|at| at > now)
     }
 
     /// The refresh window: `refresh_before_expiry_ms`, but never more than half the

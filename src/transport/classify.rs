@@ -14,7 +14,10 @@ pub enum Classified {
     /// 2xx with a JSON object (or an empty body, read as `{}`).
     Success(Map<String, Value>),
     /// Worth another attempt: 429/503 (with the server's wait, if any) and other 5xx.
-    Retry { error: Error, retry_after: Option<Duration> },
+    Retry {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
     Fail(Error),
 }
 
@@ -104,7 +107,9 @@ mod tests {
     fn success_needs_a_json_object() {
         assert!(matches!(classify("t", &resp(200, r#"{"a":1}"#), false), Classified::Success(_)));
         assert!(matches!(classify("t", &resp(200, "[1]"), false), Classified::Fail(e) if e.status() == Status::Http));
-        assert!(matches!(classify("t", &resp(200, "<html>"), false), Classified::Fail(e) if e.status() == Status::Http));
+        assert!(
+            matches!(classify("t", &resp(200, "<html>"), false), Classified::Fail(e) if e.status() == Status::Http)
+        );
         assert!(matches!(classify("t", &resp(200, ""), false), Classified::Fail(_)));
         assert!(matches!(classify("t", &resp(200, ""), true), Classified::Success(_)));
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use once_cell::sync::Lazy;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION};
+use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, HeaderMap, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Status};
@@ -83,15 +83,13 @@ impl AttemptError {
     pub fn into_error(self, endpoint: &str, timeout: Duration) -> Error {
         match self {
             AttemptError::Connect(m) => Error::new(Status::Network, format!("{endpoint}: cannot connect: {m}")),
-            AttemptError::Timeout => Error::new(
-                Status::Timeout,
-                format!("{endpoint}: no complete answer within {} ms", timeout.as_millis()),
-            ),
+            AttemptError::Timeout => {
+                Error::new(Status::Timeout, format!("{endpoint}: no complete answer within {} ms", timeout.as_millis()))
+            }
             AttemptError::Io(m) => Error::new(Status::Network, format!("{endpoint}: connection failed: {m}")),
-            AttemptError::TooLarge => Error::new(
-                Status::Http,
-                format!("{endpoint}: response body over {MAX_BODY_BYTES} bytes, not read"),
-            ),
+            AttemptError::TooLarge => {
+                Error::new(Status::Http, format!("{endpoint}: response body over {MAX_BODY_BYTES} bytes, not read"))
+            }
         }
     }
 }
@@ -136,13 +134,10 @@ fn build(req: &Request) -> reqwest::RequestBuilder {
 }
 
 async fn send_and_read(req: &Request) -> Result<RawResponse, AttemptError> {
-    let mut resp = build(req).send().await.map_err(|e| {
-        if e.is_connect() {
-            AttemptError::Connect(describe(e))
-        } else {
-            AttemptError::Io(describe(e))
-        }
-    })?;
+    let mut resp = build(req)
+        .send()
+        .await
+        .map_err(|e| if e.is_connect() { AttemptError::Connect(describe(e)) } else { AttemptError::Io(describe(e)) })?;
     let status = resp.status().as_u16();
     let headers = std::mem::take(resp.headers_mut());
     if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {

@@ -7,6 +7,5 @@ pub mod classify;
 pub mod http;
 mod retry;
 
-
-pub use http::{ClientAuth, Request, RequestBody, RawResponse, attempt};
+pub use http::{ClientAuth, RawResponse, Request, RequestBody, attempt};
 pub use retry::{Policy, execute};

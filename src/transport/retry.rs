@@ -43,7 +43,11 @@ pub async fn execute(req: &Request, policy: Policy) -> Result<Map<String, Value>
                         let secs = retry_after.unwrap_or_default().as_secs();
                         return Err(Error::with_server(
                             Status::RateLimited,
-                            format!("{} asks to wait {secs} s, longer than the {} s allowed", req.endpoint, MAX_RETRY_AFTER.as_secs()),
+                            format!(
+                                "{} asks to wait {secs} s, longer than the {} s allowed",
+                                req.endpoint,
+                                MAX_RETRY_AFTER.as_secs()
+                            ),
                             error.server().clone(),
                         ));
                     }

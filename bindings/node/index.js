@@ -1,0 +1,623 @@
+// webex-auth for Node: the JS face of the native addon (src/lib.rs).
+//
+// The addon starts operations and hands back their ids; every result arrives as a
+// `done` event through one thread-safe function per client, on the JS thread, in order
+// with the operation's flow events. This file turns ids into Promises, payloads into
+// EventEmitter events and failure JSON into WebexAuthError subclasses.
+'use strict';
+
+const { EventEmitter } = require('node:events');
+const path = require('node:path');
+const util = require('node:util');
+
+// ---------------------------------------------------------------------------------
+// Loading
+
+function loadNative() {
+  const file = process.env.WEBEX_AUTH_NODE_ADDON || path.join(__dirname, 'webex-auth.node');
+  try {
+    return require(file);
+  } catch (e) {
+    const err = new Error(
+      `webex-auth: cannot load the native addon ${file}: ${e.message}\n` +
+        `Build it with \`npm run build\` in ${__dirname} (needs cargo), or set WEBEX_AUTH_NODE_ADDON to a built addon.`,
+    );
+    err.cause = e;
+    throw err;
+  }
+}
+
+const native = loadNative();
+
+// ---------------------------------------------------------------------------------
+// Errors: one table per dimension (status, then OAuth `error` for WXA_ERR_OAUTH).
+
+const STATUS_NAMES = Object.freeze([
+  'WXA_OK',
+  'WXA_PENDING',
+  'WXA_ERR_INVALID_ARGUMENT',
+  'WXA_ERR_STATE_MISMATCH',
+  'WXA_ERR_OAUTH',
+  'WXA_ERR_HTTP',
+  'WXA_ERR_NETWORK',
+  'WXA_ERR_TIMEOUT',
+  'WXA_ERR_RATE_LIMITED',
+  'WXA_ERR_EXPIRED',
+  'WXA_ERR_CANCELED',
+  'WXA_ERR_NOT_AUTHORIZED',
+  'WXA_ERR_UNKNOWN_OPERATION',
+  'WXA_ERR_INTERNAL',
+]);
+
+/** Base of every error this package throws or rejects with. */
+class WebexAuthError extends Error {
+  constructor(message, fields = {}) {
+    super(message);
+    /** The C status name, e.g. "WXA_ERR_OAUTH". */
+    this.status = fields.status || 'WXA_ERR_INTERNAL';
+    /** The OAuth `error` code the server answered, e.g. "invalid_grant". */
+    this.error = fields.error ?? null;
+    this.errorDescription = fields.error_description ?? fields.errorDescription ?? null;
+    this.httpStatus = fields.http_status ?? fields.httpStatus ?? null;
+    this.trackingId = fields.tracking_id ?? fields.trackingId ?? null;
+  }
+
+  /** The status number of C-API.md (e.g. 4 for WXA_ERR_OAUTH), or -1. */
+  get statusCode() {
+    return STATUS_NAMES.indexOf(this.status);
+  }
+}
+
+function defineError(name, Base, status) {
+  // A named class expression per error, so stacks and `err.constructor.name` read well.
+  const cls = {
+    [name]: class extends Base {
+      constructor(message, fields = {}) {
+        super(message, status && !fields.status ? { ...fields, status } : fields);
+      }
+    },
+  }[name];
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+  return cls;
+}
+Object.defineProperty(WebexAuthError.prototype, 'name', { value: 'WebexAuthError', writable: true, configurable: true });
+
+const InvalidArgumentError = defineError('InvalidArgumentError', WebexAuthError, 'WXA_ERR_INVALID_ARGUMENT');
+const ClientClosedError = defineError('ClientClosedError', InvalidArgumentError, 'WXA_ERR_INVALID_ARGUMENT');
+const StateMismatchError = defineError('StateMismatchError', WebexAuthError, 'WXA_ERR_STATE_MISMATCH');
+const OAuthError = defineError('OAuthError', WebexAuthError, 'WXA_ERR_OAUTH');
+const InvalidRequestError = defineError('InvalidRequestError', OAuthError);
+const InvalidClientError = defineError('InvalidClientError', OAuthError);
+const InvalidGrantError = defineError('InvalidGrantError', OAuthError);
+const UnauthorizedClientError = defineError('UnauthorizedClientError', OAuthError);
+const UnsupportedGrantTypeError = defineError('UnsupportedGrantTypeError', OAuthError);
+const InvalidScopeError = defineError('InvalidScopeError', OAuthError);
+const HttpError = defineError('HttpError', WebexAuthError, 'WXA_ERR_HTTP');
+const NetworkError = defineError('NetworkError', WebexAuthError, 'WXA_ERR_NETWORK');
+const TimeoutError = defineError('TimeoutError', WebexAuthError, 'WXA_ERR_TIMEOUT');
+const RateLimitedError = defineError('RateLimitedError', WebexAuthError, 'WXA_ERR_RATE_LIMITED');
+const ExpiredError = defineError('ExpiredError', WebexAuthError, 'WXA_ERR_EXPIRED');
+const CanceledError = defineError('CanceledError', WebexAuthError, 'WXA_ERR_CANCELED');
+const NotAuthorizedError = defineError('NotAuthorizedError', WebexAuthError, 'WXA_ERR_NOT_AUTHORIZED');
+const UnknownOperationError = defineError('UnknownOperationError', WebexAuthError, 'WXA_ERR_UNKNOWN_OPERATION');
+const InternalError = defineError('InternalError', WebexAuthError, 'WXA_ERR_INTERNAL');
+
+const STATUS_CLASSES = Object.freeze({
+  WXA_ERR_INVALID_ARGUMENT: InvalidArgumentError,
+  WXA_ERR_STATE_MISMATCH: StateMismatchError,
+  WXA_ERR_OAUTH: OAuthError,
+  WXA_ERR_HTTP: HttpError,
+  WXA_ERR_NETWORK: NetworkError,
+  WXA_ERR_TIMEOUT: TimeoutError,
+  WXA_ERR_RATE_LIMITED: RateLimitedError,
+  WXA_ERR_EXPIRED: ExpiredError,
+  WXA_ERR_CANCELED: CanceledError,
+  WXA_ERR_NOT_AUTHORIZED: NotAuthorizedError,
+  WXA_ERR_UNKNOWN_OPERATION: UnknownOperationError,
+  WXA_ERR_INTERNAL: InternalError,
+});
+
+/** RFC 6749 5.2 error codes -> classes named like the Webex SDK's grant errors. */
+const OAUTH_ERROR_CLASSES = Object.freeze({
+  invalid_request: InvalidRequestError,
+  invalid_client: InvalidClientError,
+  invalid_grant: InvalidGrantError,
+  unauthorized_client: UnauthorizedClientError,
+  unsupported_grant_type: UnsupportedGrantTypeError,
+  invalid_scope: InvalidScopeError,
+});
+
+/** The error for a failure payload `{"ok":false,"status":...,"message":...}`. */
+function errorFromResult(result) {
+  const status = result && typeof result.status === 'string' ? result.status : 'WXA_ERR_INTERNAL';
+  let Cls = STATUS_CLASSES[status] || WebexAuthError;
+  if (status === 'WXA_ERR_OAUTH' && result.error && OAUTH_ERROR_CLASSES[result.error]) {
+    Cls = OAUTH_ERROR_CLASSES[result.error];
+  }
+  const message = (result && result.message) || status;
+  return new Cls(message, result || {});
+}
+
+// Must match WXA_ERROR_PREFIX in src/lib.rs.
+const NATIVE_ERROR_PREFIX = '\u0001wxa:';
+
+function translate(e) {
+  if (e && typeof e.message === 'string' && e.message.startsWith(NATIVE_ERROR_PREFIX)) {
+    let fields;
+    try {
+      fields = JSON.parse(e.message.slice(NATIVE_ERROR_PREFIX.length));
+    } catch {
+      fields = { status: 'WXA_ERR_INTERNAL', message: e.message.slice(NATIVE_ERROR_PREFIX.length) };
+    }
+    return errorFromResult(fields);
+  }
+  if (e instanceof WebexAuthError) return e;
+  // napi's own argument conversion errors (a number where a string was expected, ...).
+  if (e && (e.code === 'InvalidArg' || e.code === 'StringExpected' || e.code === 'NumberExpected')) {
+    return new InvalidArgumentError(e.message);
+  }
+  return e;
+}
+
+function callNative(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    const err = translate(e);
+    // Point the stack at the caller, not at this file's plumbing.
+    if (err !== e && Error.captureStackTrace) Error.captureStackTrace(err, callNative);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Argument checks (InvalidArgumentError, same as the engine's own refusals)
+
+function checkString(v, what) {
+  if (typeof v !== 'string') {
+    throw new InvalidArgumentError(`${what} must be a string, not ${v === null ? 'null' : typeof v}`);
+  }
+  return v;
+}
+
+function checkObject(v, what) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new InvalidArgumentError(`${what} must be an object`);
+  }
+  return v;
+}
+
+function toJson(v, what) {
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    throw new InvalidArgumentError(`${what} cannot be serialized to JSON: ${e.message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Token: a plain object with the C keys whose inspect() hides the secrets.
+
+const SECRET_KEYS = new Set(['access_token', 'refresh_token', 'id_token']);
+/** Result fields that are not part of the supertoken. */
+const NON_TOKEN_KEYS = new Set(['ok', 'type', 'op', 'state', 'org_id']);
+
+class Token {
+  /** Copies the given fields (the C keys: access_token, token_type, expires_at, ...). */
+  constructor(fields = {}) {
+    Object.assign(this, fields);
+  }
+
+  /** A token object from an operation result: the supertoken fields only. */
+  static fromResult(result) {
+    const t = new Token();
+    for (const [k, v] of Object.entries(result)) {
+      if (!NON_TOKEN_KEYS.has(k)) t[k] = v;
+    }
+    return t;
+  }
+
+  /** True when `expires_at` (Unix ms) has passed. */
+  get expired() {
+    return typeof this.expires_at === 'number' && this.expires_at <= Date.now();
+  }
+
+  /** The real fields (for saving and `setToken`): JSON.stringify shows the secrets. */
+  toJSON() {
+    return { ...this };
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    const shown = {};
+    for (const [k, v] of Object.entries(this)) {
+      shown[k] = SECRET_KEYS.has(k) && typeof v === 'string' ? `<hidden, ${v.length} chars>` : v;
+    }
+    if (depth < 0) return options.stylize('[Token]', 'special');
+    return `Token ${inspect(shown, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`;
+  }
+}
+
+/** Event payloads that carry a token become Token objects, so logging them hides it. */
+function eventPayload(payload) {
+  return typeof payload.access_token === 'string' ? new Token(payload) : payload;
+}
+
+// ---------------------------------------------------------------------------------
+// Client
+
+/** Clients with operations in flight: kept reachable so their Promises settle. */
+const busy = new Set();
+
+class Client extends EventEmitter {
+  #native;
+  /** op id -> { resolve, reject, map } */
+  #pending = new Map();
+  /** op id -> DeviceLogin */
+  #devices = new Map();
+  #closed = false;
+
+  /**
+   * @param {object} config the engine's config with its snake_case keys (client_id,
+   *   client_secret, redirect_uri, scope, webex_api_url, idbroker_url, timeout_ms, ...)
+   */
+  constructor(config) {
+    super();
+    checkObject(config, 'config');
+    const json = toJson(config, 'config');
+    // The thread-safe function holds this callback; it must not hold the client
+    // strongly, or a client dropped without close() would never be collected.
+    const self = new WeakRef(this);
+    this.#native = callNative(() => new native.NativeClient(json, (payloadJson) => Client.#deliver(self, payloadJson)));
+  }
+
+  static #deliver(ref, payloadJson) {
+    const client = ref.deref();
+    if (client) client.#dispatch(payloadJson);
+  }
+
+  #dispatch(payloadJson) {
+    // Payloads queued before close() returned are dropped: no event after close().
+    if (this.#closed) return;
+    let payload;
+    try {
+      payload = JSON.parse(payloadJson);
+    } catch {
+      return;
+    }
+    const type = payload.type;
+    const op = typeof payload.op === 'number' ? payload.op : 0;
+
+    // Our own bookkeeping first, so listeners see a consistent state.
+    const device = op ? this.#devices.get(op) : undefined;
+    if (device && type === 'getUserCodeSuccess') device._ready(payload);
+    if (type === 'done' && op) this.#settle(op, payload);
+
+    try {
+      this.emit(type, eventPayload(payload));
+    } catch (err) {
+      // A throwing listener behaves as in any EventEmitter fed from I/O: an uncaught
+      // exception. It is rethrown on the next tick so the event queue stays intact.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  #settle(op, result) {
+    const p = this.#pending.get(op);
+    this.#devices.delete(op);
+    if (!p) return;
+    this.#pending.delete(op);
+    this.#updateRef();
+    if (result.ok) {
+      let value;
+      try {
+        value = p.map(result);
+      } catch (e) {
+        p.reject(e);
+        return;
+      }
+      p.resolve(value);
+    } else {
+      p.reject(errorFromResult(result));
+    }
+  }
+
+  /** Refs the thread-safe function while operations are pending (and only then). */
+  #updateRef() {
+    const busyNow = this.#pending.size > 0;
+    if (busyNow) busy.add(this);
+    else busy.delete(this);
+    if (!this.#closed) this.#native.setRef(busyNow);
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw new ClientClosedError('the client is closed');
+  }
+
+  /** Runs `start` (which returns an op id) and returns the Promise of its result. */
+  #operation(start, map) {
+    try {
+      this.#checkOpen();
+      const op = callNative(start);
+      return this.#track(op, map);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  // The engine may queue an operation's `done` before the native call that started it
+  // returns; it still reaches JS only after this synchronous registration, because the
+  // thread-safe function delivers on the JS thread once the current JS work is done.
+  #track(op, map) {
+    return new Promise((resolve, reject) => {
+      this.#pending.set(op, { resolve, reject, map });
+      this.#updateRef();
+    });
+  }
+
+  /** True once close() has been called. */
+  get closed() {
+    return this.#closed;
+  }
+
+  /** Builds the authorize URL (Authorization Code + PKCE + state) and remembers the login. */
+  initiateLogin(opts) {
+    this.#checkOpen();
+    const json = opts === undefined || opts === null ? undefined : toJson(checkObject(opts, 'options'), 'options');
+    return callNative(() => this.#native.initiateLogin(json));
+  }
+
+  /** Checks the redirect's state, then exchanges its code. */
+  handleRedirect(url) {
+    let cleanUrl = '';
+    return this.#operation(
+      () => {
+        if (url instanceof URL) url = url.href;
+        checkString(url, 'url');
+        const r = this.#native.handleRedirect(url);
+        cleanUrl = r.cleanUrl;
+        return r.op;
+      },
+      (result) => ({
+        token: Token.fromResult(result),
+        cleanUrl,
+        state: result.state ?? {},
+        orgId: result.org_id ?? null,
+      }),
+    );
+  }
+
+  exchangeCode(code, verifier) {
+    return this.#operation(() => {
+      checkString(code, 'code');
+      if (verifier !== undefined && verifier !== null) checkString(verifier, 'verifier');
+      return this.#native.exchangeCode(code, verifier ?? undefined);
+    }, Token.fromResult);
+  }
+
+  refresh() {
+    return this.#operation(() => this.#native.refresh(), Token.fromResult);
+  }
+
+  getValidToken(minValidS = 0) {
+    return this.#operation(() => {
+      if (!Number.isInteger(minValidS) || minValidS < 0 || minValidS > 0xffffffff) {
+        throw new InvalidArgumentError('minValidS must be a whole number of seconds (0 to 2^32-1)');
+      }
+      return this.#native.getValidToken(minValidS);
+    }, Token.fromResult);
+  }
+
+  clientCredentials() {
+    return this.#operation(() => this.#native.clientCredentials(), Token.fromResult);
+  }
+
+  /** The current token (a snapshot, no network), or null. */
+  get token() {
+    this.#checkOpen();
+    const json = callNative(() => this.#native.getToken());
+    return json == null ? null : new Token(JSON.parse(json));
+  }
+
+  /** Restores a saved token (the shape `token` returns); emits `token:refresh`. */
+  setToken(token) {
+    this.#checkOpen();
+    const json = toJson(checkObject(token, 'token'), 'token');
+    callNative(() => this.#native.setToken(json));
+  }
+
+  logout() {
+    return this.#operation(
+      () => this.#native.logout(),
+      () => undefined,
+    );
+  }
+
+  loginWithJwt(jwt) {
+    return this.#operation(() => this.#native.loginWithJwt(checkString(jwt, 'jwt')), Token.fromResult);
+  }
+
+  /** Starts a device (QR) login. Throws synchronously when it cannot start. */
+  startDeviceLogin() {
+    this.#checkOpen();
+    const op = callNative(() => this.#native.startDeviceLogin());
+    const login = new DeviceLogin(this, op);
+    this.#devices.set(op, login);
+    const done = this.#track(op, Token.fromResult);
+    login._attach(done);
+    return login;
+  }
+
+  /** Cancels an operation by id (a no-op once it has ended). */
+  cancel(op) {
+    this.#checkOpen();
+    if (!Number.isSafeInteger(op) || op <= 0) throw new UnknownOperationError(`operation ${op} is not an id`);
+    callNative(() => this.#native.cancel(op));
+  }
+
+  /**
+   * Cancels every operation and releases the client. Pending Promises reject with
+   * CanceledError; no event is emitted once this returns; later calls throw or reject
+   * with ClientClosedError. Idempotent.
+   */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#native.close();
+    } finally {
+      const pending = [...this.#pending.values()];
+      this.#pending.clear();
+      this.#devices.clear();
+      busy.delete(this);
+      for (const p of pending) p.reject(new CanceledError('the client was closed'));
+    }
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `Client { ${this.#closed ? 'closed' : `open, ${this.#pending.size} pending`} }`;
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(Client.prototype, Symbol.dispose, {
+    value: function dispose() {
+      this.close();
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// DeviceLogin
+
+class DeviceLogin {
+  #client;
+  #resolveReady;
+  #rejectReady;
+  #isReady = false;
+
+  constructor(client, op) {
+    this.#client = client;
+    /** The operation id. */
+    this.op = op;
+    this.userCode = null;
+    this.verificationUri = null;
+    this.verificationUriComplete = null;
+    this.expiresIn = null;
+    this.interval = null;
+    /** Resolves (with this object) once the user code is known. */
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    /** Resolves with the Token once the user approved; rejects on failure/expiry/cancel. */
+    this.done = null;
+    // Both are observed here too: a login canceled before anyone awaited `ready` (or
+    // whose `done` nobody awaits) must not crash the process with an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  /** @internal */
+  _attach(done) {
+    this.done = done;
+    done.catch(() => {});
+    done.then(
+      () => this.#resolveReady(this),
+      (err) => {
+        if (!this.#isReady) this.#rejectReady(err);
+      },
+    );
+  }
+
+  /** @internal */
+  _ready(payload) {
+    this.userCode = payload.userCode ?? null;
+    this.verificationUri = payload.verificationUri ?? null;
+    this.verificationUriComplete = payload.verificationUriComplete ?? null;
+    this.expiresIn = payload.expiresIn ?? null;
+    this.interval = payload.interval ?? null;
+    this.#isReady = true;
+    this.#resolveReady(this);
+  }
+
+  /** Stops polling: `done` rejects with CanceledError after a `pollingCanceled` event. */
+  cancel() {
+    this.#client.cancel(this.op);
+  }
+
+  #uri() {
+    if (!this.verificationUriComplete && !this.verificationUri) {
+      throw new InvalidArgumentError('the device login has no verification URI yet: await login.ready first');
+    }
+    return this.verificationUriComplete || this.verificationUri;
+  }
+
+  /** The verification URI as a QR code for a terminal (Unicode half blocks). */
+  qrText() {
+    return qrCode(this.#uri(), 'utf8');
+  }
+
+  /** The verification URI as a QR code in SVG. */
+  qrSvg() {
+    return qrCode(this.#uri(), 'svg');
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Module functions
+
+/**
+ * Signs a guest-issuer JWT (HS256) locally. Options take the C names (issuer, secret,
+ * subject, display_name, expires_in) or the Webex SDK's (secretId, displayName,
+ * expiresIn, sub, name).
+ */
+function createJwt(opts) {
+  checkObject(opts, 'options');
+  return callNative(() => native.createJwt(toJson(opts, 'options')));
+}
+
+/** Renders `text` as a QR code: `format` "utf8" (terminal) or "svg". */
+function qrCode(text, format = 'utf8') {
+  checkString(text, 'text');
+  checkString(format, 'format');
+  return callNative(() => native.qrCode(text, format));
+}
+
+/** The engine's version, e.g. "0.1.0". */
+function version() {
+  return native.version();
+}
+
+module.exports = {
+  Client,
+  DeviceLogin,
+  Token,
+  createJwt,
+  qrCode,
+  version,
+  errorFromResult,
+  STATUS_NAMES,
+  WebexAuthError,
+  InvalidArgumentError,
+  ClientClosedError,
+  StateMismatchError,
+  OAuthError,
+  InvalidRequestError,
+  InvalidClientError,
+  InvalidGrantError,
+  UnauthorizedClientError,
+  UnsupportedGrantTypeError,
+  InvalidScopeError,
+  HttpError,
+  NetworkError,
+  TimeoutError,
+  RateLimitedError,
+  ExpiredError,
+  CanceledError,
+  NotAuthorizedError,
+  UnknownOperationError,
+  InternalError,
+};

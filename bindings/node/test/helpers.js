@@ -1,0 +1,120 @@
+// Test helpers: start the emulator binary on a free port, script it over its admin
+// API, and drive the code flow the way a browser would.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const EMULATOR =
+  process.env.WEBEX_AUTH_EMULATOR ||
+  path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'webex-auth-emulator');
+
+/** Starts the emulator; resolves with { base, admin(), stop() }. */
+function startEmulator(args = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(EMULATOR, ['--host', '127.0.0.1', '--port', '0', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the emulator (${EMULATOR}) printed no listening line within 15 s`));
+    }, 15000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start the emulator ${EMULATOR}: ${e.message} (build it: cargo build -p webex-auth-emulator)`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the emulator exited early with ${code}`));
+    });
+    const rl = readline.createInterface({ input: child.stdout });
+    rl.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/.exec(line.trim());
+      if (!m) {
+        child.kill('SIGKILL');
+        reject(new Error(`unexpected emulator output: ${line}`));
+        return;
+      }
+      child.removeAllListeners('exit');
+      resolve(new Emulator(m[1], child));
+    });
+  });
+}
+
+class Emulator {
+  constructor(base, child) {
+    this.base = base;
+    this.child = child;
+  }
+
+  async admin(pathname, body) {
+    const res = await fetch(this.base + pathname, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`emulator ${pathname} answered ${res.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  script(endpoint, responses) {
+    return this.admin('/_emulator/script', { endpoint, responses });
+  }
+
+  requests(endpoint) {
+    return this.admin(`/_emulator/requests${endpoint ? `?endpoint=${endpoint}` : ''}`);
+  }
+
+  async reset() {
+    await this.admin('/_emulator/clear_scripts', {});
+    await this.admin('/_emulator/clear_requests', {});
+  }
+
+  config(extra = {}) {
+    return {
+      client_id: 'test-client',
+      client_secret: 'test-secret',
+      redirect_uri: 'http://127.0.0.1/callback',
+      webex_api_url: `${this.base}/v1`,
+      idbroker_url: this.base,
+      timeout_ms: 5000,
+      ...extra,
+    };
+  }
+
+  stop() {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Follows the authorize URL like a browser with automatic consent; returns the redirect. */
+async function authorize(url) {
+  const res = await fetch(url, { redirect: 'manual' });
+  if (res.status !== 302 && res.status !== 303) throw new Error(`authorize answered ${res.status}: ${await res.text()}`);
+  const location = res.headers.get('location');
+  if (!location) throw new Error('authorize gave no Location');
+  return location;
+}
+
+/** Runs the whole code flow on `client`; resolves with handleRedirect's result. */
+async function codeLogin(client, opts) {
+  const url = client.initiateLogin(opts);
+  return client.handleRedirect(await authorize(url));
+}
+
+/** Resolves with the arguments of the next `name` event. */
+function once(emitter, name) {
+  return new Promise((resolve) => emitter.once(name, resolve));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = { startEmulator, authorize, codeLogin, once, sleep, ROOT, EMULATOR };
