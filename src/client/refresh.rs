@@ -105,6 +105,10 @@ impl Inner {
         if let Some(t) = st.timer.take() {
             t.abort();
         }
+        // A refresh that finishes after close() must not plan another one.
+        if self.ops.is_closed() {
+            return;
+        }
         let Some(tok) = &st.token else { return };
         let Some(due) = tok.refresh_due_at(self.config.refresh_before_expiry_ms) else { return };
         if !(st.guest_session || tok.refresh_token.is_some()) {
@@ -123,7 +127,7 @@ impl Inner {
 async fn proactive(weak: Weak<Inner>, delay: Duration) {
     tokio::time::sleep(delay).await;
     loop {
-        let Some(inner) = weak.upgrade() else { return };
+        let Some(inner) = weak.upgrade().filter(|i| !i.ops.is_closed()) else { return };
         let guest_without_identity = inner.lock().guest_session && inner.config.guest.is_none();
         if guest_without_identity {
             let expires_at = inner.snapshot().and_then(|(t, _)| t.expires_at);
