@@ -43,6 +43,6 @@ fn committed_header_matches_the_generated_one() {
         "wxa_wait",
         "wxa_string_free",
     ] {
-        assert!(generated.contains(&format!(" {name}(")), "{name} missing from the header");
+        assert!(generated.contains(&format!("{name}(")), "{name} missing from the header");
     }
 }
