@@ -100,19 +100,14 @@ impl NativeClient {
         if ev.referred == on {
             return Ok(());
         }
-        if let Some(f) = ev.tsfn.as_ref() {
-            let raw = f.raw();
-            // SAFETY: called on the JS thread that owns the env; `raw` is alive while the
-            // `ThreadsafeFunction` in `ev.tsfn` is (we hold the lock).
-            let status = unsafe {
-                if on {
-                    napi::sys::napi_ref_threadsafe_function(env.raw(), raw)
-                } else {
-                    napi::sys::napi_unref_threadsafe_function(env.raw(), raw)
-                }
-            };
-            if status != napi::sys::Status::napi_ok {
-                return Err(napi::Error::from_reason("napi_(un)ref_threadsafe_function failed"));
+        if let Some(f) = ev.tsfn.as_mut() {
+            // napi's own (deprecated in favour of clone-counting, which cannot express
+            // "stop keeping the loop alive") wrappers: no unsafe outside the core's ffi.
+            #[allow(deprecated)]
+            if on {
+                f.refer(&env)?
+            } else {
+                f.unref(&env)?
             }
             ev.referred = on;
         }
