@@ -100,7 +100,7 @@ fn endpoint(key: &str, explicit: Option<&str>, base: &str, path: &str) -> Result
 
 impl Config {
     pub fn from_json(json: &str) -> Result<Config, Error> {
-        let raw: RawConfig = serde_json::from_str(json).map_err(|e| Error::invalid(format!("config: {e}")))?;
+        let raw: RawConfig = crate::protocol::json::from_str("config", json)?;
         if raw.client_id.trim().is_empty() {
             return Err(Error::invalid("config `client_id` is empty"));
         }

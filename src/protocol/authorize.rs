@@ -27,8 +27,7 @@ impl LoginOptions {
         if json.trim().is_empty() {
             return Ok(LoginOptions::default());
         }
-        let opts: LoginOptions =
-            serde_json::from_str(json).map_err(|e| Error::invalid(format!("login options: {e}")))?;
+        let opts: LoginOptions = super::json::from_str("login options", json)?;
         if let Some(s) = &opts.state {
             if s.contains_key(state::CSRF_KEY) || s.contains_key(state::EMAIL_HASH_KEY) {
                 return Err(Error::invalid("login options: state may not carry csrf_token or emailhash"));

@@ -169,7 +169,7 @@ impl GuestIdentity {
 
 /// Parses `wxa_create_jwt` options into an identity and a lifetime.
 pub fn parse_options(json: &str) -> Result<(GuestIdentity, i64), Error> {
-    let opts: JwtOptions = serde_json::from_str(json).map_err(|e| Error::invalid(format!("JWT options: {e}")))?;
+    let opts: JwtOptions = super::json::from_str("JWT options", json)?;
     let issuer = opt_string(&opts.issuer, "issuer")?.ok_or_else(|| Error::invalid("`issuer` is required"))?;
     let secret = match &opts.secret {
         Some(Value::String(s)) => Zeroizing::new(s.clone()),
