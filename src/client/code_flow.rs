@@ -10,7 +10,6 @@ use crate::error::{Error, ServerError, Status};
 use crate::protocol::authorize::{self, AuthorizeRequest, LoginOptions};
 use crate::protocol::{oauth_error, pkce, redirect, state, token};
 use crate::secret::Secret;
-use crate::transport::{self, Policy, Request, RequestBody};
 
 pub fn initiate_login(inner: &Arc<Inner>, options_json: &str) -> Result<String, Error> {
     let cfg = &inner.config;
@@ -99,17 +98,7 @@ async fn exchange(
     if cfg.self_contained_token {
         form.push(("self_contained_token", Secret::new("true")));
     }
-    let req = Request {
-        endpoint: "token endpoint",
-        url: cfg.endpoints.token.clone(),
-        body: RequestBody::Form(form),
-        auth: cfg.client_auth(),
-        authorization: None,
-        replay_safe: false,
-    };
-    let body =
-        transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
-            .await?;
+    let body = inner.token_grant(form, false).await?;
     let tok = token::parse_token_response(&body, inner.now())?;
     let mut fields = inner.store_token(tok, false, op, true);
     if let Some(org) = org_id {

@@ -14,7 +14,7 @@ use crate::error::{Error, Status};
 use crate::protocol::device::{self, DeviceAuthorization, PollAction, PollAnswer, PollState};
 use crate::protocol::token;
 use crate::secret::Secret;
-use crate::transport::{self, ClientAuth, Policy, Request, RequestBody, attempt};
+use crate::transport::{self, ClientAuth, Request, RequestBody, attempt};
 
 pub fn start_device_login(inner: &Arc<Inner>) -> Result<OpId, Error> {
     let busy = std::mem::replace(&mut inner.lock().device_running, true);
@@ -115,9 +115,7 @@ async fn request_user_code(inner: &Arc<Inner>) -> Result<DeviceAuthorization, Er
         authorization: None,
         replay_safe: true,
     };
-    let body =
-        transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
-            .await?;
+    let body = transport::execute(&req, inner.policy(false)).await?;
     device::parse_device_authorization(&body)
 }
 

@@ -10,7 +10,7 @@ use super::{EventType, Inner, OpId, OpKind, clock};
 use crate::error::{Error, Status};
 use crate::protocol::token::{self, Supertoken};
 use crate::secret::Secret;
-use crate::transport::{self, ClientAuth, Policy, Request, RequestBody};
+use crate::transport::{self, ClientAuth, Request, RequestBody};
 
 pub fn start_login_with_jwt(inner: &Arc<Inner>, jwt: &str) -> Result<OpId, Error> {
     if jwt.split('.').count() != 3 || jwt.chars().any(char::is_whitespace) {
@@ -34,9 +34,7 @@ async fn jwt_login(inner: &Arc<Inner>, jwt: Secret) -> Result<Supertoken, Error>
         authorization: Some(jwt),
         replay_safe: true,
     };
-    let body =
-        transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
-            .await?;
+    let body = transport::execute(&req, inner.policy(false)).await?;
     token::parse_jwt_login_response(&body, inner.now())
 }
 

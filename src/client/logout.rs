@@ -8,7 +8,7 @@ use serde_json::{Map, json};
 use super::{EventType, Inner, OpId, OpKind};
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::transport::{self, ClientAuth, Policy, Request, RequestBody};
+use crate::transport::{self, ClientAuth, Request, RequestBody};
 
 pub fn start_logout(inner: &Arc<Inner>) -> Result<OpId, Error> {
     inner.spawn_op(OpKind::Logout, |inner, op| async move {
@@ -50,6 +50,6 @@ async fn revoke(inner: &Arc<Inner>, tok: &crate::protocol::token::Supertoken) ->
             replay_safe: true,
         },
     };
-    transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: true }).await?;
+    transport::execute(&req, inner.policy(true)).await?;
     Ok(())
 }

@@ -28,6 +28,8 @@ pub use ops::OpId;
 use crate::error::{Error, Status};
 use crate::protocol::state::PendingLogins;
 use crate::protocol::token::{self, Supertoken};
+use crate::secret::Secret;
+use crate::transport::{self, Policy, Request, RequestBody};
 use config::Config;
 use events::EventQueue;
 use ops::{Ops, Waited};
@@ -139,6 +141,29 @@ impl Inner {
         // runs, every done event is in the queue, which is what close() waits on.
         self.emit(EventType::Done, id, fields);
         self.ops.finish(id, result);
+    }
+
+    /// The retry policy of every request this client sends.
+    fn policy(&self, allow_empty: bool) -> Policy {
+        Policy { timeout: self.config.timeout, max_retries: self.config.max_retries, allow_empty }
+    }
+
+    /// POSTs a grant to the token endpoint with the client's authentication.
+    /// `replay_safe`: false for grants that spend a single-use code or refresh token.
+    async fn token_grant(
+        &self,
+        form: Vec<(&'static str, Secret)>,
+        replay_safe: bool,
+    ) -> Result<Map<String, Value>, Error> {
+        let req = Request {
+            endpoint: "token endpoint",
+            url: self.config.endpoints.token.clone(),
+            body: RequestBody::Form(form),
+            auth: self.config.client_auth(),
+            authorization: None,
+            replay_safe,
+        };
+        transport::execute(&req, self.policy(false)).await
     }
 
     fn now(&self) -> i64 {

@@ -13,7 +13,6 @@ use super::{EventType, Inner, OpId, OpKind, State, guest, runtime};
 use crate::error::{Error, Status};
 use crate::protocol::token::{self, Supertoken};
 use crate::secret::Secret;
-use crate::transport::{self, Policy, Request, RequestBody};
 
 pub type SharedRefresh = Shared<BoxFuture<'static, Result<Supertoken, Error>>>;
 
@@ -58,20 +57,8 @@ impl Inner {
         let Some(refresh_token) = old.refresh_token.clone().filter(|_| old.can_refresh(self.now())) else {
             return Err(Error::new(Status::NotAuthorized, "the token has no usable refresh token"));
         };
-        let cfg = &self.config;
-        let req = Request {
-            endpoint: "token endpoint",
-            url: cfg.endpoints.token.clone(),
-            body: RequestBody::Form(vec![
-                ("grant_type", Secret::new("refresh_token")),
-                ("refresh_token", refresh_token.clone()),
-            ]),
-            auth: cfg.client_auth(),
-            authorization: None,
-            replay_safe: false,
-        };
-        let policy = Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false };
-        match transport::execute(&req, policy).await {
+        let form = vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token.clone())];
+        match self.token_grant(form, false).await {
             Ok(body) => {
                 let new = token::parse_token_response(&body, self.now())?.inherit_refresh_token(&old);
                 self.store_token(new.clone(), false, origin, true);
@@ -195,17 +182,7 @@ pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
         if cfg.self_contained_token {
             form.push(("self_contained_token", Secret::new("true")));
         }
-        let req = Request {
-            endpoint: "token endpoint",
-            url: cfg.endpoints.token.clone(),
-            body: RequestBody::Form(form),
-            auth: cfg.client_auth(),
-            authorization: None,
-            replay_safe: true,
-        };
-        let body =
-            transport::execute(&req, Policy { timeout: cfg.timeout, max_retries: cfg.max_retries, allow_empty: false })
-                .await?;
+        let body = inner.token_grant(form, true).await?;
         let tok = token::parse_token_response(&body, inner.now())?;
         Ok(inner.store_token(tok, false, op, true))
     })
