@@ -80,6 +80,40 @@ fn bench(c: &mut Criterion) {
         )
     });
 
+    // The same POST handed to a multi-thread runtime and awaited from the calling thread,
+    // as any asynchronous C API must: separates the thread handoff from engine overhead.
+    // As many workers as the engine's runtime (one by default).
+    let mt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let http_mt =
+        mt.block_on(async { reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap() });
+    group.bench_function("raw reqwest POST on a runtime + wait", |b| {
+        b.iter_batched(
+            || rt.block_on(new_code(&http, &emu)),
+            |code| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (http, url) = (http_mt.clone(), token_url.clone());
+                mt.spawn(async move {
+                    let resp = http
+                        .post(&url)
+                        .basic_auth("test-client", Some("test-secret"))
+                        .form(&[
+                            ("grant_type", "authorization_code"),
+                            ("code", &code),
+                            ("redirect_uri", REDIRECT),
+                            ("self_contained_token", "true"),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+                    tx.send(v["access_token"].is_string()).unwrap();
+                });
+                assert!(rx.recv().unwrap());
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
     group.bench_function("engine exchange_code + wait (C ABI)", |b| {
         b.iter_batched(
             || CString::new(rt.block_on(new_code(&http, &emu))).unwrap(),

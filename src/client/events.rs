@@ -83,6 +83,11 @@ impl EventQueue {
         Arc::new(EventQueue { sink, state: Mutex::new(QueueState::default()), idle: Condvar::new() })
     }
 
+    /// False for a client without a callback: payloads need not even be built.
+    pub fn wants_events(&self) -> bool {
+        self.sink.is_some()
+    }
+
     fn id(self: &Arc<Self>) -> usize {
         Arc::as_ptr(self) as usize
     }

@@ -136,7 +136,7 @@ impl Inner {
                 failure
             }
         };
-        let result: Arc<str> = Value::Object(fields.clone()).to_string().into();
+        let result: Arc<str> = serde_json::to_string(&fields).unwrap_or_default().into();
         // The done event is queued before the result is published: once no operation
         // runs, every done event is in the queue, which is what close() waits on.
         self.emit(EventType::Done, id, fields);
@@ -181,7 +181,9 @@ impl Inner {
         }
         self.token_generation.send_modify(|g| *g += 1);
         if emit {
-            self.emit(EventType::TokenRefresh, op, fields.clone());
+            if self.events.wants_events() {
+                self.emit(EventType::TokenRefresh, op, fields.clone());
+            }
         }
         fields
     }

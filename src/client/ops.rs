@@ -19,7 +19,8 @@ pub const KEPT_RESULTS: usize = 1024;
 struct Table {
     next_id: u64,
     running: HashMap<OpId, CancellationToken>,
-    results: HashMap<OpId, Arc<str>>,
+    /// Result, and whether `wait` has read it (matters when kept until read).
+    results: HashMap<OpId, (Arc<str>, bool)>,
     /// Ids whose result may be dropped, oldest first.
     evictable: VecDeque<OpId>,
     waiters: usize,
@@ -75,7 +76,7 @@ impl Ops {
         {
             let mut t = self.lock();
             t.running.remove(&id);
-            t.results.insert(id, result);
+            t.results.insert(id, (result, false));
             if !self.keep_until_read {
                 t.evictable.push_back(id);
                 Self::evict(&mut t);
@@ -125,8 +126,10 @@ impl Ops {
     }
 
     fn lookup(&self, t: &mut Table, id: OpId) -> Result<Option<Arc<str>>, Error> {
-        if let Some(r) = t.results.get(&id).cloned() {
-            if self.keep_until_read && !t.evictable.contains(&id) {
+        if let Some((r, read)) = t.results.get_mut(&id) {
+            let r = Arc::clone(r);
+            let first_read = !std::mem::replace(read, true);
+            if self.keep_until_read && first_read {
                 t.evictable.push_back(id);
                 Self::evict(t);
             }
