@@ -180,10 +180,8 @@ impl Inner {
             self.schedule_refresh(&mut st);
         }
         self.token_generation.send_modify(|g| *g += 1);
-        if emit {
-            if self.events.wants_events() {
-                self.emit(EventType::TokenRefresh, op, fields.clone());
-            }
+        if emit && self.events.wants_events() {
+            self.emit(EventType::TokenRefresh, op, fields.clone());
         }
         fields
     }
