@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of webex-auth against the bundled emulator, offline:
 #   Rust (unit, integration, emulator, header freshness), C (tests/c, under valgrind
-#   when installed), Python (bindings/python, pytest), Node (bindings/node, node --test).
+#   when installed), Python (bindings/python, pytest), Node (bindings/node, node --test),
+#   and interop against oidc-provider, a third-party OAuth server (tests/interop).
 # Builds once in debug into one target/ shared by every suite. Needs cargo, cc,
 # python3 (with pip/venv) and node/npm; .ci/run installs what a fresh machine lacks.
 # The last line is "N passed, M failed" counting suites; exit status 0 only when all pass.
@@ -42,6 +43,12 @@ python_suite() {
     (cd "$ROOT/bindings/python/tests" && env -u WEBEX_AUTH_LIBRARY "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
 }
 
+interop_suite() {
+    # The engine against oidc-provider, a certified third-party OAuth server (the venv
+    # of the Python suite has pytest).
+    PYTHON=$CARGO_TARGET_DIR/py-venv/bin/python "$ROOT/tests/interop/run.sh"
+}
+
 node_suite() {
     # Dev dependencies without running install scripts (npm 11 asks approval for
     # them), then the addon build the package's install script would do, then tests.
@@ -54,6 +61,7 @@ suite "rust tests" cargo test --workspace --no-fail-fast
 suite "c tests" "$ROOT/tests/c/run.sh"
 suite "python tests" python_suite
 suite "node tests" node_suite
+suite "interop: oidc-provider" interop_suite
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then echo "failed suites: ${failures[*]}"; fi
