@@ -199,6 +199,13 @@ wxa_status wxa_start_device_login(wxa_client *c, wxa_op *out_op);
 wxa_status wxa_qr_code(const char *text, const char *format, char **out_qr);
 
 /*
+ The payload `"type"` of an event number, e.g. `"token:refresh"` for
+ `WXA_EVENT_TOKEN_REFRESH`; `"unknown"` for a number this version does not know.
+ Static storage: never free it. Never NULL.
+ */
+const char *wxa_event_name(wxa_event_type event_type);
+
+/*
  Creates a guest JWT (HS256). Options: `issuer`, `secret` (base64), `expires_in`
  (seconds or `"12h"`), optional `subject`, `display_name`. Bad options are
  `WXA_ERR_INVALID_ARGUMENT` with a message naming the field.

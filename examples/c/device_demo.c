@@ -18,18 +18,10 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static char *user_code_payload;
 
-static const char *event_name(wxa_event_type type) {
-    static const char *names[] = {"?", "done", "token:refresh", "unauthorized", "auth:error",
-        "getUserCodeSuccess", "getUserCodeFailure", "authorizationPending",
-        "authorizationSuccess", "authorizationFailure", "pollingCanceled", "logout",
-        "jwt:refresh"};
-    return (type >= 1 && type <= 12) ? names[type] : "?";
-}
-
 /* Runs on a library thread, one event at a time, in order (see login_demo.c). */
 static void on_event(void *user_data, wxa_event_type type, wxa_op op, const char *payload_json) {
     (void)user_data;
-    printf("    [event] %-20s op=%llu %s\n", event_name(type), (unsigned long long)op,
+    printf("    [event] %-20s op=%llu %s\n", wxa_event_name(type), (unsigned long long)op,
            payload_json);
     fflush(stdout);
     if (type == WXA_EVENT_USER_CODE) {

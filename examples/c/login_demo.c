@@ -11,14 +11,6 @@
 #include <pthread.h>
 #include "webex_auth.h"
 
-static const char *event_name(wxa_event_type type) {
-    static const char *names[] = {"?", "done", "token:refresh", "unauthorized", "auth:error",
-        "getUserCodeSuccess", "getUserCodeFailure", "authorizationPending",
-        "authorizationSuccess", "authorizationFailure", "pollingCanceled", "logout",
-        "jwt:refresh"};
-    return (type >= 1 && type <= 12) ? names[type] : "?";
-}
-
 /* Remembers the last finished operation, so a step can wait for its "done" event. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -28,7 +20,7 @@ static wxa_op last_done;
  * payload_json is only valid during the call (copy what you keep). */
 static void on_event(void *user_data, wxa_event_type type, wxa_op op, const char *payload_json) {
     (void)user_data;
-    printf("    [event] %-14s op=%llu %s\n", event_name(type), (unsigned long long)op,
+    printf("    [event] %-14s op=%llu %s\n", wxa_event_name(type), (unsigned long long)op,
            payload_json);
     fflush(stdout);
     if (type == WXA_EVENT_DONE) {

@@ -30,6 +30,25 @@ pub enum EventType {
 }
 
 impl EventType {
+    pub const ALL: [EventType; 12] = [
+        EventType::Done,
+        EventType::TokenRefresh,
+        EventType::Unauthorized,
+        EventType::AuthError,
+        EventType::UserCode,
+        EventType::UserCodeFailure,
+        EventType::AuthorizationPending,
+        EventType::AuthorizationSuccess,
+        EventType::AuthorizationFailure,
+        EventType::PollingCanceled,
+        EventType::Logout,
+        EventType::JwtRefresh,
+    ];
+
+    pub fn from_code(code: i32) -> Option<EventType> {
+        EventType::ALL.iter().copied().find(|e| *e as i32 == code)
+    }
+
     /// The payload's `"type"`, as the Webex SDK names its events.
     pub fn name(self) -> &'static str {
         match self {

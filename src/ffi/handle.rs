@@ -34,6 +34,21 @@ pub type wxa_event_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, event_type: wxa_event_type, op: wxa_op, payload_json: *const c_char),
 >;
 
+/// The payload `"type"` of an event number, e.g. `"token:refresh"` for
+/// `WXA_EVENT_TOKEN_REFRESH`; `"unknown"` for a number this version does not know.
+/// Static storage: never free it. Never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_event_name(event_type: wxa_event_type) -> *const c_char {
+    // Names are static ASCII without NUL; the table is built once.
+    static NAMES: std::sync::OnceLock<Vec<CString>> = std::sync::OnceLock::new();
+    let names =
+        NAMES.get_or_init(|| EventType::ALL.iter().map(|e| CString::new(e.name()).unwrap_or_default()).collect());
+    match EventType::from_code(event_type) {
+        Some(e) => names[e as usize - 1].as_ptr(),
+        None => c"unknown".as_ptr(),
+    }
+}
+
 /// An opaque Webex OAuth client. Create with `wxa_init`, destroy with `wxa_free`.
 pub struct wxa_client {
     pub(super) client: Client,
@@ -62,4 +77,21 @@ pub(super) fn sink(on_event: wxa_event_fn, user_data: *mut c_void) -> Option<Eve
 pub(super) fn client<'a>(c: *mut wxa_client) -> Result<&'a Client, Error> {
     // SAFETY: the caller passes NULL or a handle from `wxa_init` not yet freed (C-API.md).
     unsafe { c.as_ref() }.map(|h| &h.client).ok_or_else(|| Error::invalid("`client` is NULL"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn event_names_match_the_payload_types() {
+        for e in EventType::ALL {
+            let p = wxa_event_name(e as wxa_event_type);
+            assert_eq!(unsafe { CStr::from_ptr(p) }.to_str().unwrap(), e.name());
+        }
+        for bad in [0, 13, -1] {
+            assert_eq!(unsafe { CStr::from_ptr(wxa_event_name(bad)) }.to_str().unwrap(), "unknown");
+        }
+    }
 }

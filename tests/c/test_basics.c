@@ -43,6 +43,10 @@ static void test_version_and_names(void) {
     CHECK_STREQ(wxa_status_name((wxa_status)14), "WXA_UNKNOWN_STATUS");
     CHECK_STREQ(wxa_status_name((wxa_status)1000), "WXA_UNKNOWN_STATUS");
     CHECK_STREQ(wxa_status_name((wxa_status)-1), "WXA_UNKNOWN_STATUS");
+    /* Event numbers name their payload "type" (the harness's table is the C-API.md oracle). */
+    for (int t = 1; t <= 12; t++) CHECK_STREQ(wxa_event_name(t), h_event_payload_type(t));
+    CHECK_STREQ(wxa_event_name(0), "unknown");
+    CHECK_STREQ(wxa_event_name(13), "unknown");
     CHECK(wxa_last_error() != NULL); /* never NULL, even before any failure */
 }
 

@@ -61,6 +61,18 @@ def test_status_names_match_library() -> None:
     assert _bindings.lib.wxa_status_name(9999).decode() == "WXA_UNKNOWN_STATUS"
 
 
+def test_event_names_are_the_c_api_payload_types() -> None:
+    from webex_auth import EVENT_NAMES
+
+    # C-API.md's table, written out here as the oracle.
+    expected = ["done", "token:refresh", "unauthorized", "auth:error", "getUserCodeSuccess",
+                "getUserCodeFailure", "authorizationPending", "authorizationSuccess",
+                "authorizationFailure", "pollingCanceled", "logout", "jwt:refresh"]
+    assert [_bindings.lib.wxa_event_name(n).decode() for n in range(1, 13)] == expected
+    assert _bindings.lib.wxa_event_name(13).decode() == "unknown"
+    assert EVENT_NAMES == frozenset(expected) | {"*"}
+
+
 def test_version() -> None:
     v = webex_auth.version()
     assert isinstance(v, str) and v and v[0].isdigit(), v

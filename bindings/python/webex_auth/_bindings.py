@@ -39,6 +39,7 @@ wxa_event_fn = ctypes.CFUNCTYPE(None, c_void_p, wxa_event_type, wxa_op, c_char_p
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "wxa_version": (c_char_p, []),
     "wxa_status_name": (c_char_p, [wxa_status]),
+    "wxa_event_name": (c_char_p, [wxa_event_type]),
     "wxa_last_error": (c_char_p, []),
     "wxa_init": (wxa_status, [c_char_p, wxa_event_fn, c_void_p, POINTER(wxa_client_p)]),
     "wxa_free": (None, [wxa_client_p]),

@@ -82,20 +82,21 @@ F = TypeVar("F", bound=EventHandler)
 EVENT_DONE = 1
 EVENT_USER_CODE = 5
 EVENT_USER_CODE_FAILURE = 6
-_EVENT_TYPES: Dict[int, str] = {
-    1: "done",
-    2: "token:refresh",
-    3: "unauthorized",
-    4: "auth:error",
-    5: "getUserCodeSuccess",
-    6: "getUserCodeFailure",
-    7: "authorizationPending",
-    8: "authorizationSuccess",
-    9: "authorizationFailure",
-    10: "pollingCanceled",
-    11: "logout",
-    12: "jwt:refresh",
-}
+
+
+def _library_event_types() -> Dict[int, str]:
+    """wxa_event_type number -> payload ``type``, as the loaded library names them, so
+    an event a newer library adds is known here without a package update."""
+    names: Dict[int, str] = {}
+    for number in itertools.count(1):
+        name = lib.wxa_event_name(number).decode()
+        if name == "unknown":
+            return names
+        names[number] = name
+    return names  # unreachable: count() never ends
+
+
+_EVENT_TYPES = _library_event_types()
 #: The names ``Client.on`` accepts: every payload ``type`` plus ``"*"`` (all events).
 EVENT_NAMES = frozenset(_EVENT_TYPES.values()) | {"*"}
 
