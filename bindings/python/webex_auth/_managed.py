@@ -8,6 +8,7 @@ events or operations.
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, Generic, Optional, Type, TypeVar
 
@@ -19,7 +20,7 @@ H = TypeVar("H")
 S = TypeVar("S", bound="Managed[Any]")
 
 
-class Managed(Generic[H]):
+class Managed(ABC, Generic[H]):
     """Base class for an object owning one native handle."""
 
     _handle: Optional[H] = None
@@ -28,8 +29,9 @@ class Managed(Generic[H]):
         self._handle = handle
         self._close_lock = threading.Lock()
 
-    def _release(self, handle: H) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _release(self, handle: H) -> None:
+        """Frees ``handle``; called once, by ``close()``."""
 
     @property
     def closed(self) -> bool:
