@@ -70,17 +70,12 @@ export interface TokenFields {
  * A token: a plain object with the C keys. `util.inspect`/`console.log` hide the
  * secrets; `JSON.stringify` (toJSON) keeps them, so a saved token restores with setToken.
  */
-export class Token implements TokenFields {
+// Declaration merging: the class carries every TokenFields member without restating them.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface Token extends TokenFields {}
+export class Token {
   constructor(fields?: Partial<TokenFields> & Record<string, unknown>);
   static fromResult(result: Record<string, unknown>): Token;
-  access_token: string;
-  token_type?: string;
-  expires_in?: number;
-  expires_at?: number;
-  refresh_token?: string;
-  refresh_token_expires_at?: number;
-  scope?: string;
-  id_token?: string;
   /** True when expires_at has passed. */
   readonly expired: boolean;
   toJSON(): TokenFields & Record<string, unknown>;

@@ -1,24 +1,15 @@
 // Every Client method against the emulator: code flow, tokens, events, logout, ops.
 'use strict';
 
-const { test, before, after, beforeEach } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const util = require('node:util');
 
 const wxa = require('..');
 const { Client, Token } = wxa;
-const { startEmulator, authorize, codeLogin, once } = require('./helpers');
+const { useEmulator, authorize, codeLogin, once } = require('./helpers');
 
-let emu;
-before(async () => {
-  emu = await startEmulator();
-});
-after(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await emu.reset();
-});
+const emu = useEmulator();
 
 const form = (req) => Object.fromEntries(req.form);
 

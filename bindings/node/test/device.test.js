@@ -1,24 +1,14 @@
 // Device (QR) login: events in order, ready/done, QR rendering, cancel.
 'use strict';
 
-const { test, before, after, beforeEach } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 
 const wxa = require('..');
 const { Client, DeviceLogin } = wxa;
-const { startEmulator, sleep } = require('./helpers');
+const { useEmulator, sleep } = require('./helpers');
 
-let emu;
-before(async () => {
-  emu = await startEmulator();
-});
-after(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await emu.reset();
-  await emu.admin('/_emulator/config', { device_interval_s: 1, device_expires_in_s: 600 });
-});
+const emu = useEmulator();
 
 const DEVICE_EVENTS = [
   'getUserCodeSuccess',

@@ -1,25 +1,15 @@
 // Each error class, produced by the real engine against a scripted emulator.
 'use strict';
 
-const { test, before, after, beforeEach } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 
 const wxa = require('..');
 const { Client, WebexAuthError } = wxa;
-const { startEmulator, authorize, codeLogin } = require('./helpers');
+const { useEmulator, authorize, codeLogin } = require('./helpers');
 
-let emu;
-before(async () => {
-  emu = await startEmulator();
-});
-after(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await emu.reset();
-  await emu.admin('/_emulator/delay', { endpoint: 'token', delay_ms: 0 });
-});
+const emu = useEmulator();
 
 /** Asserts the class, name, status and that it is a WebexAuthError and an Error. */
 function isError(Cls, status, extra = {}) {

@@ -2,6 +2,8 @@
 // API, and drive the code flow the way a browser would.
 'use strict';
 
+const { before, after, beforeEach } = require('node:test');
+
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -69,9 +71,15 @@ class Emulator {
     return this.admin(`/_emulator/requests${endpoint ? `?endpoint=${endpoint}` : ''}`);
   }
 
+  /** Back to the state every test starts from: no scripts, no recorded requests, no
+   * delays, and a fast device flow (1 s interval, 10 min codes). */
   async reset() {
     await this.admin('/_emulator/clear_scripts', {});
     await this.admin('/_emulator/clear_requests', {});
+    for (const endpoint of ['token', 'device_authorize', 'device_token']) {
+      await this.admin('/_emulator/delay', { endpoint, delay_ms: 0 });
+    }
+    await this.admin('/_emulator/config', { device_interval_s: 1, device_expires_in_s: 600 });
   }
 
   config(extra = {}) {
@@ -93,6 +101,24 @@ class Emulator {
       this.child.kill('SIGTERM');
     });
   }
+}
+
+/**
+ * One emulator for the test file: started before the first test, reset before each,
+ * stopped after the last. Returns it at once (filled in by the `before` hook).
+ * `onStart(emu)` runs once it listens (the file's own root hooks may not wait for it).
+ */
+function useEmulator({ onStart } = {}) {
+  const emu = Object.create(Emulator.prototype);
+  before(async () => {
+    const started = await startEmulator();
+    emu.base = started.base;
+    emu.child = started.child;
+    if (onStart) await onStart(emu);
+  });
+  after(() => emu.stop());
+  beforeEach(() => emu.reset());
+  return emu;
 }
 
 /** Follows the authorize URL like a browser with automatic consent; returns the redirect. */
@@ -117,4 +143,4 @@ function once(emitter, name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { startEmulator, authorize, codeLogin, once, sleep, ROOT, EMULATOR };
+module.exports = { startEmulator, useEmulator, authorize, codeLogin, once, sleep, ROOT, EMULATOR };

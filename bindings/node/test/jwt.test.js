@@ -2,23 +2,20 @@
 // the emulator's verifier, and side by side with the Webex SDK's createJwt.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const jsonwebtoken = require('jsonwebtoken');
 
 const wxa = require('..');
 const { Client, createJwt } = wxa;
-const { startEmulator } = require('./helpers');
+const { useEmulator } = require('./helpers');
 
-let emu;
 let info;
-before(async () => {
-  emu = await startEmulator();
-  info = await emu.admin('/_emulator/info');
-});
-after(async () => {
-  await emu.stop();
+const emu = useEmulator({
+  onStart: async (e) => {
+    info = await e.admin('/_emulator/info');
+  },
 });
 
 const decodeSegment = (jwt, i) => JSON.parse(Buffer.from(jwt.split('.')[i], 'base64url').toString());

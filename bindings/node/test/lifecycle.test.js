@@ -2,14 +2,14 @@
 // clients, the event loop (idle clients let the process exit, busy ones keep it alive).
 'use strict';
 
-const { test, before, after, beforeEach } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
 const wxa = require('..');
 const { Client } = wxa;
-const { startEmulator, codeLogin, sleep } = require('./helpers');
+const { useEmulator, codeLogin, sleep } = require('./helpers');
 
 const PKG = path.resolve(__dirname, '..');
 
@@ -19,18 +19,7 @@ if (!global.gc) {
   global.gc = require('node:vm').runInNewContext('gc');
 }
 
-let emu;
-before(async () => {
-  emu = await startEmulator();
-});
-after(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await emu.reset();
-  await emu.admin('/_emulator/delay', { endpoint: 'token', delay_ms: 0 });
-  await emu.admin('/_emulator/config', { device_interval_s: 1, device_expires_in_s: 600 });
-});
+const emu = useEmulator();
 
 const ALL_EVENTS = [
   'done',

@@ -1,23 +1,17 @@
 // The README's first example runs as written against the emulator.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { startEmulator } = require('./helpers');
+const { useEmulator } = require('./helpers');
 
 const PKG = path.resolve(__dirname, '..');
 
-let emu;
-before(async () => {
-  emu = await startEmulator();
-});
-after(async () => {
-  await emu.stop();
-});
+const emu = useEmulator();
 
 test('README example', () => {
   const readme = fs.readFileSync(path.join(PKG, 'README.md'), 'utf8');
