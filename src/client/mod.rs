@@ -130,7 +130,7 @@ impl Inner {
                 let failure = e.to_json_fields();
                 if kind == OpKind::Device && e.status() == Status::Canceled {
                     self.emit(EventType::PollingCanceled, id, Map::new());
-                } else if kind != OpKind::Logout && e.status() != Status::Canceled {
+                } else if kind != OpKind::Logout && e.status() != Status::Canceled && self.events.wants_events() {
                     self.emit(EventType::AuthError, id, failure.clone());
                 }
                 failure
