@@ -251,7 +251,8 @@ const char *wxa_version(void);
 const char *wxa_last_error(void);
 
 /*
- Frees a string returned by this library. NULL is a no-op.
+ Frees a string returned by this library, wiping it first (results and tokens are
+ secrets). NULL is a no-op.
  */
 void wxa_string_free(char *s);
 

@@ -23,7 +23,7 @@ pub fn initiate_login(inner: &Arc<Inner>, options_json: &str) -> Result<String, 
     };
     let now = inner.now();
     let (url, login) = authorize::build(&req, &opts, &mut rand::thread_rng(), now);
-    inner.lock().pending.insert(login, now);
+    inner.lock().pending.insert(login, now, cfg.max_pending_logins);
     Ok(url)
 }
 
@@ -43,10 +43,12 @@ pub fn handle_redirect(inner: &Arc<Inner>, redirect_url: &str) -> Result<(OpId, 
         if r.error.is_none() && r.code.as_deref().is_none_or(str::is_empty) {
             return Err(Error::invalid("the redirect carries neither a code nor an error"));
         }
-        st.pending.remove(idx)
+        st.pending.remove(idx).ok_or_else(|| Error::internal("a matched pending login vanished"))?
     };
-    let clean = redirect::sanitize(&url, Some(&decoded.app_state));
-    let app_state = Value::Object(decoded.app_state);
+    // The app's state is the copy kept with the login: the redirect's could have been
+    // rewritten in transit (an open redirect for apps that navigate to `return_to`).
+    let clean = redirect::sanitize(&url, Some(&login.app_state));
+    let app_state = Value::Object(login.app_state.clone());
     let op = if let Some(error) = r.error {
         let server = ServerError { error: Some(error), error_description: r.error_description, ..Default::default() };
         let e = oauth_error::to_error("authorization server (redirect)", server);
@@ -98,8 +100,10 @@ async fn exchange(
     if cfg.self_contained_token {
         form.push(("self_contained_token", Secret::new("true")));
     }
-    let body = inner.token_grant(form, false).await?;
-    let tok = token::parse_token_response(&body, inner.now())?;
+    let mut body = inner.token_grant(form, false).await?;
+    let tok = token::parse_token_response(&body, inner.now());
+    crate::secret::wipe_map(&mut body);
+    let tok = tok?;
     let mut fields = inner.store_token(tok, false, op, true);
     if let Some(org) = org_id {
         fields.insert("org_id".into(), Value::from(org));

@@ -4,12 +4,16 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use url::{Host, Url};
+use url::Url;
+
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::protocol::jwt::GuestIdentity;
+use crate::protocol::state::DEFAULT_MAX_PENDING_LOGINS;
+use crate::protocol::uri;
 use crate::secret::Secret;
-use crate::transport::ClientAuth;
+use crate::transport::{self, ClientAuth, Http, ProxySetting, TransportSettings};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +37,9 @@ struct RawConfig {
     max_retries: Option<u32>,
     refresh_before_expiry_s: Option<u64>,
     login_ttl_s: Option<u64>,
+    max_pending_logins: Option<u64>,
+    proxy: Option<String>,
+    ca_file: Option<String>,
     issuer: Option<String>,
     guest_issuer: Option<String>,
     guest_secret: Option<String>,
@@ -68,27 +75,46 @@ pub struct Config {
     pub max_retries: u32,
     pub refresh_before_expiry_ms: i64,
     pub login_ttl_ms: i64,
+    pub max_pending_logins: usize,
+    /// The connection pools for this client's proxy and CA settings (shared).
+    pub http: Arc<Http>,
     pub issuer: Option<String>,
     /// Set when the app gave a guest issuer and secret: the engine re-signs by itself.
     pub guest: Option<GuestIdentity>,
     pub guest_expires_in_s: i64,
 }
 
-/// https, or http to a loopback host (the emulator and tests).
+/// https, or http to a loopback host (the emulator and tests). Messages name the key,
+/// never the value.
 pub fn check_url(key: &str, raw: &str) -> Result<Url, Error> {
     let url = Url::parse(raw).map_err(|e| Error::invalid(format!("config `{key}` is not a URL: {e}")))?;
-    let loopback = match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        "http" => Err(Error::invalid(format!("config `{key}`: http:// is allowed only for loopback hosts; use https"))),
-        other => Err(Error::invalid(format!("config `{key}`: scheme {other:?} is not https"))),
+    if uri::is_secure_or_loopback(&url) {
+        return Ok(url);
     }
+    Err(match url.scheme() {
+        "http" => Error::invalid(format!("config `{key}`: http:// is allowed only for loopback hosts; use https")),
+        _ => Error::invalid(format!("config `{key}` must be an https:// URL")),
+    })
+}
+
+/// `proxy`: a URL (http or https scheme) or `"none"`; absent: the system's settings.
+fn proxy_setting(raw: Option<String>) -> Result<ProxySetting, Error> {
+    let Some(raw) = raw else { return Ok(ProxySetting::System) };
+    if raw.trim().eq_ignore_ascii_case("none") {
+        return Ok(ProxySetting::Direct);
+    }
+    let secret = Secret::new(raw);
+    match Url::parse(secret.expose()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(ProxySetting::Url(secret)),
+        _ => Err(Error::invalid("config `proxy` must be an http:// or https:// proxy URL, or \"none\"")),
+    }
+}
+
+fn read_ca_file(path: Option<&str>) -> Result<Option<Arc<Vec<u8>>>, Error> {
+    let Some(path) = path else { return Ok(None) };
+    std::fs::read(path)
+        .map(|b| Some(Arc::new(b)))
+        .map_err(|e| Error::invalid(format!("config `ca_file` cannot be read: {}", e.kind())))
 }
 
 fn endpoint(key: &str, explicit: Option<&str>, base: &str, path: &str) -> Result<Url, Error> {
@@ -100,7 +126,7 @@ fn endpoint(key: &str, explicit: Option<&str>, base: &str, path: &str) -> Result
 
 impl Config {
     pub fn from_json(json: &str) -> Result<Config, Error> {
-        let raw: RawConfig = crate::protocol::json::from_str("config", json)?;
+        let mut raw: RawConfig = crate::protocol::json::from_str("config", json)?;
         if raw.client_id.trim().is_empty() {
             return Err(Error::invalid("config `client_id` is empty"));
         }
@@ -128,11 +154,7 @@ impl Config {
         let auth_in_body = match raw.client_auth.as_deref() {
             None | Some("basic") => false,
             Some("body") => true,
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "config `client_auth` must be \"basic\" or \"body\", not {other:?}"
-                )));
-            }
+            Some(_) => return Err(Error::invalid("config `client_auth` must be \"basic\" or \"body\"")),
         };
         let timeout_ms = raw.timeout_ms.unwrap_or(30_000);
         if !(1..=600_000).contains(&timeout_ms) {
@@ -142,19 +164,31 @@ impl Config {
         if max_retries > 10 {
             return Err(Error::invalid("config `max_retries` must be at most 10"));
         }
-        let guest = match (&raw.guest_issuer, &raw.guest_secret) {
+        let guest_secret = raw.guest_secret.take().map(zeroize::Zeroizing::new);
+        let guest = match (&raw.guest_issuer, &guest_secret) {
             (Some(i), Some(s)) => Some(
-                GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone())
-                    .map_err(|e| Error::invalid(format!("config guest identity: {}", e.message())))?,
+                GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone()).map_err(|e| {
+                    let m = e.message().replace("`secret`", "`guest_secret`").replace("`issuer`", "`guest_issuer`");
+                    Error::invalid(format!("config {m}"))
+                })?,
             ),
             (None, None) => None,
             _ => return Err(Error::invalid("config `guest_issuer` and `guest_secret` go together")),
         };
         let guest_expires_in_s = match &raw.guest_expires_in {
             None => 3600,
-            Some(v) => crate::protocol::jwt::parse_expires_in(v)
-                .map_err(|e| Error::invalid(format!("config guest_expires_in: {}", e.message())))?,
+            Some(v) => crate::protocol::jwt::parse_expires_in(v).map_err(|_| {
+                Error::invalid("config `guest_expires_in` must be a positive number of seconds or a string like \"12h\", at most a year")
+            })?,
         };
+        let max_pending_logins = raw.max_pending_logins.unwrap_or(DEFAULT_MAX_PENDING_LOGINS as u64);
+        if !(1..=1_000_000).contains(&max_pending_logins) {
+            return Err(Error::invalid("config `max_pending_logins` must be between 1 and 1000000"));
+        }
+        let http = transport::pools(&TransportSettings {
+            proxy: proxy_setting(raw.proxy)?,
+            extra_roots_pem: read_ca_file(raw.ca_file.as_deref())?,
+        })?;
         let scope = raw.scope.unwrap_or_else(|| "spark:all".into());
         Ok(Config {
             client_id: raw.client_id,
@@ -168,6 +202,8 @@ impl Config {
             max_retries,
             refresh_before_expiry_ms: raw.refresh_before_expiry_s.unwrap_or(300).min(1 << 30) as i64 * 1000,
             login_ttl_ms: raw.login_ttl_s.unwrap_or(600).clamp(1, 86_400) as i64 * 1000,
+            max_pending_logins: max_pending_logins as usize,
+            http,
             issuer: raw.issuer,
             guest,
             guest_expires_in_s,

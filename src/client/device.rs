@@ -49,6 +49,12 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
             return Err(e);
         }
     };
+    // A verification URI the user should not be sent to ends the login (PROTOCOL.md:
+    // a malformed answer, reported as authorizationFailure); it is never handed on.
+    if let Err(e) = device::check_verification_uris(&authz) {
+        inner.emit(EventType::AuthorizationFailure, op, e.to_json_fields());
+        return Err(e);
+    }
     let mut m = Map::new();
     m.insert("userCode".into(), authz.user_code.clone().into());
     m.insert("verificationUri".into(), authz.verification_uri.clone().into());
@@ -74,7 +80,8 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
             replay_safe: true,
         };
         let timeout = cfg.timeout;
-        async move { answer_of(attempt(&req, timeout).await) }
+        let http = &cfg.http;
+        async move { answer_of(attempt(http, &req, timeout).await) }
     };
     let outcome = poll_until_done(PollState::new(authz.interval_s), deadline, poll_once, |slow_down, interval_ms| {
         let mut m = Map::new();
@@ -85,11 +92,16 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
         inner.emit(EventType::AuthorizationPending, op, m);
     })
     .await;
-    match outcome.and_then(|body| token::parse_token_response(&body, inner.now())) {
+    let granted = outcome.and_then(|mut body| {
+        let t = token::parse_token_response(&body, inner.now());
+        crate::secret::wipe_map(&mut body);
+        t
+    });
+    match granted {
         Ok(tok) => {
             let fields = inner.store_token(tok, false, op, false);
-            inner.emit(EventType::AuthorizationSuccess, op, fields.clone());
-            inner.emit(EventType::TokenRefresh, op, fields.clone());
+            inner.events.push(EventType::AuthorizationSuccess, op, fields.clone(), true);
+            inner.events.push(EventType::TokenRefresh, op, fields.clone(), true);
             Ok(fields)
         }
         Err(e) => {
@@ -115,7 +127,7 @@ async fn request_user_code(inner: &Arc<Inner>) -> Result<DeviceAuthorization, Er
         authorization: None,
         replay_safe: true,
     };
-    let body = transport::execute(&req, inner.policy(false)).await?;
+    let body = transport::execute(&cfg.http, &req, inner.policy(false)).await?;
     device::parse_device_authorization(&body)
 }
 

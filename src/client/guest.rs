@@ -34,30 +34,34 @@ async fn jwt_login(inner: &Arc<Inner>, jwt: Secret) -> Result<Supertoken, Error>
         authorization: Some(jwt),
         replay_safe: true,
     };
-    let body = transport::execute(&req, inner.policy(false)).await?;
-    token::parse_jwt_login_response(&body, inner.now())
+    let mut body = transport::execute(&inner.config.http, &req, inner.policy(false)).await?;
+    let t = token::parse_jwt_login_response(&body, inner.now());
+    crate::secret::wipe_map(&mut body);
+    t
 }
 
-/// Renews a guest token (the refresh path of a guest session).
-pub(super) async fn renew(inner: &Arc<Inner>, origin: OpId) -> Result<Supertoken, Error> {
+/// Renews a guest token (the refresh path of a guest session) that belongs to `epoch`.
+pub(super) async fn renew(inner: &Arc<Inner>, origin: OpId, epoch: u64) -> Result<Supertoken, Error> {
     if let Some(identity) = &inner.config.guest {
         let uuid = uuid::Uuid::new_v4().to_string();
         let jwt = identity.sign(clock::now_ms() / 1000, inner.config.guest_expires_in_s, &uuid)?;
         let t = jwt_login(inner, Secret::new(jwt)).await?;
-        inner.store_token(t.clone(), true, origin, true);
-        return Ok(t);
+        return match inner.store_token_if(Some(epoch), t.clone(), true, origin, true) {
+            Some(_) => Ok(t),
+            None => Err(Error::new(Status::Canceled, "the guest renewal was superseded (logout or set_token)")),
+        };
     }
     // No secret here: ask the app, then wait for the token it brings (bounded by the
     // same deadline as one request).
     let mut changes = inner.token_generation.subscribe();
     changes.mark_unchanged();
-    let expires_at = inner.snapshot().and_then(|(t, _)| t.expires_at);
+    let expires_at = inner.snapshot().and_then(|(t, _, _)| t.expires_at);
     let mut m = Map::new();
     m.insert("expires_at".into(), Value::from(expires_at));
     inner.emit(EventType::JwtRefresh, origin, m);
     let waited = tokio::time::timeout(inner.config.timeout, changes.changed()).await;
     match (waited, inner.snapshot()) {
-        (Ok(Ok(())), Some((t, _))) => Ok(t),
+        (Ok(Ok(())), Some((t, _, _))) => Ok(t),
         _ => Err(Error::new(
             Status::NotAuthorized,
             "the guest token needs a fresh JWT (jwt:refresh was emitted) and none came through login_with_jwt in time",

@@ -1,5 +1,6 @@
-//! Logout: revoke at the server (Webex's logout endpoint, or RFC 7009 at `revoke_url`),
-//! then clear the local token and emit `logout` — even when the server call failed.
+//! Logout: clear the local token at once (no refresh in flight may bring it back, kept
+//! results lose their tokens), then revoke it at the server (Webex's logout endpoint, or
+//! RFC 7009 at `revoke_url`) and emit `logout` — even when the server call failed.
 
 use std::sync::Arc;
 
@@ -7,25 +8,30 @@ use serde_json::{Map, json};
 
 use super::{EventType, Inner, OpId, OpKind};
 use crate::error::Error;
-use crate::secret::Secret;
+use crate::protocol::token::Supertoken;
+use crate::secret::{Secret, wipe_value};
 use crate::transport::{self, ClientAuth, Request, RequestBody};
 
 pub fn start_logout(inner: &Arc<Inner>) -> Result<OpId, Error> {
+    let taken = {
+        let mut st = inner.lock();
+        inner.clear_token(&mut st)
+    };
+    inner.events.supersede_token();
+    inner.ops.scrub_tokens();
+    inner.token_generation.send_modify(|g| *g += 1);
     inner.spawn_op(OpKind::Logout, |inner, op| async move {
-        let server = match inner.snapshot() {
-            Some((tok, _)) => revoke(&inner, &tok).await,
+        let server = match &taken {
+            Some(tok) => revoke(&inner, tok).await,
             None => Ok(()),
         };
-        {
-            let mut st = inner.lock();
-            inner.clear_token(&mut st);
-        }
+        drop(taken);
         inner.emit(EventType::Logout, op, Map::new());
         server.map(|_| Map::new())
     })
 }
 
-async fn revoke(inner: &Arc<Inner>, tok: &crate::protocol::token::Supertoken) -> Result<(), Error> {
+async fn revoke(inner: &Arc<Inner>, tok: &Supertoken) -> Result<(), Error> {
     let cfg = &inner.config;
     // Revoking the refresh token ends the whole grant; the access token alone would not.
     let (token, hint) = match &tok.refresh_token {
@@ -50,6 +56,9 @@ async fn revoke(inner: &Arc<Inner>, tok: &crate::protocol::token::Supertoken) ->
             replay_safe: true,
         },
     };
-    transport::execute(&req, inner.policy(true)).await?;
-    Ok(())
+    let r = transport::execute(&cfg.http, &req, inner.policy(true)).await;
+    if let RequestBody::Json(mut v) = req.body {
+        wipe_value(&mut v);
+    }
+    r.map(|_| ())
 }

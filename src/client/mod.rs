@@ -7,12 +7,14 @@ mod clock;
 mod code_flow;
 pub mod config;
 mod device;
+mod dispatch;
 mod events;
 mod guest;
 mod logout;
 mod ops;
 mod refresh;
 mod runtime;
+mod tasks;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -22,18 +24,19 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde_json::{Map, Value};
 
-pub use events::{EventSink, EventType};
+pub use events::{EventSink, EventType, ResultText};
 pub use ops::OpId;
 
 use crate::error::{Error, Status};
 use crate::protocol::state::PendingLogins;
 use crate::protocol::token::{self, Supertoken};
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretText, wipe_value};
 use crate::transport::{self, Policy, Request, RequestBody};
 use config::Config;
 use events::EventQueue;
 use ops::{Ops, Waited};
-use refresh::SharedRefresh;
+use refresh::RefreshSlot;
+use tasks::Tasks;
 
 /// What kind of work an operation does: decides which flow events its failure emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,16 +58,23 @@ struct State {
     token: Option<Supertoken>,
     /// The token came from a guest JWT: it renews by JWT, not by refresh token.
     guest_session: bool,
+    /// Bumped on every change of `token` (store, set, logout, clear). A refresh installs
+    /// its answer only if the epoch is still the one it started from: logout and
+    /// `set_token` win over a refresh in flight.
+    epoch: u64,
     pending: PendingLogins,
-    refresh: Option<SharedRefresh>,
+    refresh: Option<RefreshSlot>,
     device_running: bool,
     timer: Option<tokio::task::AbortHandle>,
+    /// When the last proactive refresh started (Unix ms): the floor between two.
+    last_proactive_at: Option<i64>,
 }
 
 pub(crate) struct Inner {
     config: Config,
     events: Arc<EventQueue>,
     ops: Ops,
+    tasks: Arc<Tasks>,
     state: Mutex<State>,
     /// Bumped on every token change; a guest refresh waiting for the app's JWT watches it.
     token_generation: tokio::sync::watch::Sender<u64>,
@@ -89,13 +99,21 @@ fn ok_fields(fields: Map<String, Value>) -> Map<String, Value> {
     m
 }
 
+/// Serializes a result and wipes the map it came from.
+fn result_text(fields: Map<String, Value>) -> ResultText {
+    let mut v = Value::Object(fields);
+    let text = v.to_string();
+    wipe_value(&mut v);
+    Arc::new(SecretText::new(text))
+}
+
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn emit(self: &Arc<Self>, kind: EventType, op: OpId, fields: Map<String, Value>) {
-        self.events.push(kind, op, fields);
+        self.events.push(kind, op, fields, false);
     }
 
     /// Starts an operation: `make` builds its future (synchronously, so it can take
@@ -108,7 +126,7 @@ impl Inner {
         let (id, cancel) = self.ops.begin()?;
         let fut = make(Arc::clone(self), id);
         let inner = Arc::clone(self);
-        runtime::handle().spawn(async move {
+        self.tasks.spawn_op(async move {
             let guarded = AssertUnwindSafe(fut).catch_unwind();
             let res = tokio::select! {
                 biased;
@@ -124,23 +142,23 @@ impl Inner {
         if kind == OpKind::Device {
             self.lock().device_running = false;
         }
-        let fields = match res {
-            Ok(m) => ok_fields(m),
-            Err(e) => {
-                let failure = e.to_json_fields();
-                if kind == OpKind::Device && e.status() == Status::Canceled {
-                    self.emit(EventType::PollingCanceled, id, Map::new());
-                } else if kind != OpKind::Logout && e.status() != Status::Canceled && self.events.wants_events() {
-                    self.emit(EventType::AuthError, id, failure.clone());
-                }
-                failure
-            }
+        let (fields, failure) = match res {
+            Ok(m) => (ok_fields(m), None),
+            Err(e) => (e.to_json_fields(), Some(e)),
         };
-        let result: Arc<str> = serde_json::to_string(&fields).unwrap_or_default().into();
+        let carries_token = fields.contains_key("access_token");
+        let result = result_text(fields);
+        if let Some(e) = failure {
+            if kind == OpKind::Device && e.status() == Status::Canceled {
+                self.emit(EventType::PollingCanceled, id, Map::new());
+            } else if kind != OpKind::Logout && e.status() != Status::Canceled {
+                self.events.push_result(EventType::AuthError, id, &result, false);
+            }
+        }
         // The done event is queued before the result is published: once no operation
         // runs, every done event is in the queue, which is what close() waits on.
-        self.emit(EventType::Done, id, fields);
-        self.ops.finish(id, result);
+        self.events.push_result(EventType::Done, id, &result, carries_token);
+        self.ops.finish(id, result, carries_token);
     }
 
     /// The retry policy of every request this client sends.
@@ -163,40 +181,65 @@ impl Inner {
             authorization: None,
             replay_safe,
         };
-        transport::execute(&req, self.policy(false)).await
+        transport::execute(&self.config.http, &req, self.policy(false)).await
     }
 
     fn now(&self) -> i64 {
         clock::now_ms()
     }
 
-    /// Replaces the token, plans its proactive refresh, and (when `emit`) announces it.
-    fn store_token(self: &Arc<Self>, token: Supertoken, guest: bool, op: OpId, emit: bool) -> Map<String, Value> {
+    /// Replaces the token — only if the epoch is still `expected` when given (a refresh
+    /// that started from that epoch) — plans its proactive refresh and, when `emit`,
+    /// announces it. `None`: superseded, nothing changed.
+    fn store_token_if(
+        self: &Arc<Self>,
+        expected: Option<u64>,
+        token: Supertoken,
+        guest: bool,
+        op: OpId,
+        emit: bool,
+    ) -> Option<Map<String, Value>> {
         let fields = token.to_json_fields(self.now());
         {
             let mut st = self.lock();
+            if expected.is_some_and(|e| e != st.epoch) {
+                return None;
+            }
             st.token = Some(token);
             st.guest_session = guest;
+            st.epoch += 1;
             self.schedule_refresh(&mut st);
         }
         self.token_generation.send_modify(|g| *g += 1);
+        self.events.supersede_token();
         if emit && self.events.wants_events() {
-            self.emit(EventType::TokenRefresh, op, fields.clone());
+            self.events.push(EventType::TokenRefresh, op, fields.clone(), true);
         }
-        fields
+        Some(fields)
     }
 
-    fn clear_token(&self, st: &mut State) {
-        st.token = None;
+    /// Replaces the token unconditionally (a new login, an import).
+    fn store_token(self: &Arc<Self>, token: Supertoken, guest: bool, op: OpId, emit: bool) -> Map<String, Value> {
+        self.store_token_if(None, token, guest, op, emit).unwrap_or_default()
+    }
+
+    /// Drops the token (with the state locked): no timer, no refresh in flight survives.
+    fn clear_token(&self, st: &mut State) -> Option<Supertoken> {
         st.guest_session = false;
+        st.epoch += 1;
         if let Some(t) = st.timer.take() {
             t.abort();
         }
+        if let Some(r) = st.refresh.take() {
+            r.abort();
+        }
+        st.token.take()
     }
 
-    fn snapshot(&self) -> Option<(Supertoken, bool)> {
+    /// The token, whether it is a guest session, and the epoch it belongs to.
+    fn snapshot(&self) -> Option<(Supertoken, bool, u64)> {
         let st = self.lock();
-        st.token.clone().map(|t| (t, st.guest_session))
+        st.token.clone().map(|t| (t, st.guest_session, st.epoch))
     }
 }
 
@@ -211,6 +254,7 @@ impl Client {
                 config,
                 events: EventQueue::new(on_event),
                 ops: Ops::new(keep_until_read),
+                tasks: Tasks::new(),
                 state: Mutex::new(State::default()),
                 token_generation: tokio::sync::watch::channel(0).0,
             }),
@@ -261,20 +305,29 @@ impl Client {
     /// The current token as supertoken JSON; `NotAuthorized` when there is none.
     pub fn get_token(&self) -> Result<String, Error> {
         self.check_open()?;
-        let (t, _) =
+        let (t, _, _) =
             self.inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
-        Ok(Value::Object(t.to_json_fields(self.inner.now())).to_string())
+        let mut v = Value::Object(t.to_json_fields(self.inner.now()));
+        let text = v.to_string();
+        wipe_value(&mut v);
+        Ok(text)
     }
 
-    /// Restores a saved token (the supertoken shape); emits `token:refresh`.
+    /// Restores a saved token (the supertoken shape); emits `token:refresh`. A refresh in
+    /// flight is dropped: the token given here wins.
     pub fn set_token(&self, token_json: &str) -> Result<(), Error> {
         self.check_open()?;
         let t = token::parse_saved_token(token_json, self.inner.now())?;
         let guest = t.refresh_token.is_none() && self.inner.config.guest.is_some();
+        if let Some(r) = self.inner.lock().refresh.take() {
+            r.abort();
+        }
         self.inner.store_token(t, guest, 0, true);
         Ok(())
     }
 
+    /// Clears the token at once (and drops any refresh in flight), then revokes it at
+    /// the server; `logout` follows, whatever the server said.
     pub fn logout(&self) -> Result<OpId, Error> {
         self.check_open()?;
         logout::start_logout(&self.inner)
@@ -297,18 +350,19 @@ impl Client {
 
     /// Blocks up to `timeout` (forever when `None`) for an operation's result JSON.
     /// `Ok(None)`: still running. Refused from inside this client's own callback.
-    pub fn wait(&self, op: OpId, timeout: Option<Duration>) -> Result<Option<Arc<str>>, Error> {
-        if self.inner.events.in_callback() {
-            return Err(Error::invalid("wxa_wait on a client from inside its own callback would deadlock"));
-        }
-        match self.inner.ops.wait(op, timeout)? {
-            Waited::Done(r) => Ok(Some(r)),
-            Waited::Pending => Ok(None),
-        }
+    pub fn wait(&self, op: OpId, timeout: Option<Duration>) -> Result<Option<ResultText>, Error> {
+        self.waiter().wait(op, timeout)
+    }
+
+    /// A handle to wait on this client's operations that keeps the client's state alive
+    /// for as long as it waits, even if the client is closed (and its handle freed) by
+    /// another thread or from inside a callback meanwhile.
+    pub fn waiter(&self) -> Waiter {
+        Waiter { inner: Arc::clone(&self.inner) }
     }
 
     /// Awaits an operation's result JSON without blocking a thread.
-    pub fn wait_async(&self, op: OpId) -> impl Future<Output = Result<Arc<str>, Error>> + Send + 'static {
+    pub fn wait_async(&self, op: OpId) -> impl Future<Output = Result<ResultText, Error>> + Send + 'static {
         let inner = Arc::clone(&self.inner);
         async move { inner.ops.wait_async(op).await }
     }
@@ -319,15 +373,24 @@ impl Client {
     pub fn close(&self) {
         let inner = &self.inner;
         inner.ops.close();
+        inner.tasks.cancel();
         {
             let mut st = inner.lock();
             if let Some(t) = st.timer.take() {
                 t.abort();
             }
-            st.refresh = None;
+            if let Some(r) = st.refresh.take() {
+                r.abort();
+            }
         }
-        if inner.events.in_callback() {
+        let in_callback = inner.events.in_callback();
+        if in_callback {
             inner.events.suppress();
+        }
+        // Every task has stopped: nothing of this client is sent from here on. Tasks
+        // never wait on the host, so this returns quickly, from a callback too.
+        inner.tasks.wait_idle();
+        if in_callback {
             return;
         }
         inner.ops.wait_quiet();
@@ -336,6 +399,26 @@ impl Client {
 
     pub fn is_closed(&self) -> bool {
         self.inner.ops.is_closed()
+    }
+}
+
+/// Waits on a client's operations; holds the client's state, never its handle.
+pub struct Waiter {
+    inner: Arc<Inner>,
+}
+
+impl Waiter {
+    /// Blocks up to `timeout` (forever when `None`) for an operation's result JSON.
+    /// `Ok(None)`: still running. Refused from inside this client's own callback (it
+    /// would wait for itself); `Canceled` when the client is closed meanwhile.
+    pub fn wait(&self, op: OpId, timeout: Option<Duration>) -> Result<Option<ResultText>, Error> {
+        if self.inner.events.in_callback() {
+            return Err(Error::invalid("waiting on a client from inside its own event callback would deadlock"));
+        }
+        match self.inner.ops.wait(op, timeout)? {
+            Waited::Done(r) => Ok(Some(r)),
+            Waited::Pending => Ok(None),
+        }
     }
 }
 

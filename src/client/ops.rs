@@ -1,6 +1,7 @@
 //! Operations: ids, cancel tokens, and kept results. Ids start at 1 and are never
 //! reused. Results of the 1024 most recent ended operations are kept; a client without
-//! a callback keeps each result until `wait` has read it once.
+//! a callback keeps each result until `wait` has read it once. After a logout, kept
+//! results no longer hold a token.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -9,18 +10,27 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::events::ResultText;
 use crate::error::{Error, Status};
+use crate::secret::{SecretText, wipe_map};
 
 pub type OpId = u64;
 
 pub const KEPT_RESULTS: usize = 1024;
+
+struct Kept {
+    result: ResultText,
+    read: bool,
+    /// The result holds a token (scrubbed at logout).
+    carries_token: bool,
+}
 
 #[derive(Default)]
 struct Table {
     next_id: u64,
     running: HashMap<OpId, CancellationToken>,
     /// Result, and whether `wait` has read it (matters when kept until read).
-    results: HashMap<OpId, (Arc<str>, bool)>,
+    results: HashMap<OpId, Kept>,
     /// Ids whose result may be dropped, oldest first.
     evictable: VecDeque<OpId>,
     waiters: usize,
@@ -36,7 +46,7 @@ pub struct Ops {
 
 /// What `wait` found.
 pub enum Waited {
-    Done(Arc<str>),
+    Done(ResultText),
     Pending,
 }
 
@@ -72,11 +82,11 @@ impl Ops {
     }
 
     /// Records the result of an operation that ended.
-    pub fn finish(&self, id: OpId, result: Arc<str>) {
+    pub fn finish(&self, id: OpId, result: ResultText, carries_token: bool) {
         {
             let mut t = self.lock();
             t.running.remove(&id);
-            t.results.insert(id, (result, false));
+            t.results.insert(id, Kept { result, read: false, carries_token });
             if !self.keep_until_read {
                 t.evictable.push_back(id);
                 Self::evict(&mut t);
@@ -125,9 +135,28 @@ impl Ops {
         self.changed_async.notify_waiters();
     }
 
-    fn lookup(&self, t: &mut Table, id: OpId) -> Result<Option<Arc<str>>, Error> {
-        if let Some((r, read)) = t.results.get_mut(&id) {
-            let r = Arc::clone(r);
+    /// Logout: every kept result loses its `access_token`, `refresh_token` and `id_token`.
+    pub fn scrub_tokens(&self) {
+        let mut t = self.lock();
+        for kept in t.results.values_mut().filter(|k| k.carries_token) {
+            let mut m: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(kept.result.as_str()).unwrap_or_default();
+            for key in ["access_token", "refresh_token", "id_token"] {
+                if let Some(mut v) = m.remove(key) {
+                    crate::secret::wipe_value(&mut v);
+                }
+            }
+            m.insert("token_cleared".into(), serde_json::Value::Bool(true));
+            let text = serde_json::Value::Object(std::mem::take(&mut m)).to_string();
+            wipe_map(&mut m);
+            kept.result = Arc::new(SecretText::new(text));
+            kept.carries_token = false;
+        }
+    }
+
+    fn lookup(&self, t: &mut Table, id: OpId) -> Result<Option<ResultText>, Error> {
+        if let Some(Kept { result, read, .. }) = t.results.get_mut(&id) {
+            let r = Arc::clone(result);
             let first_read = !std::mem::replace(read, true);
             if self.keep_until_read && first_read {
                 t.evictable.push_back(id);
@@ -180,7 +209,7 @@ impl Ops {
     }
 
     /// Awaits the result of `id` without blocking a thread.
-    pub async fn wait_async(&self, id: OpId) -> Result<Arc<str>, Error> {
+    pub async fn wait_async(&self, id: OpId) -> Result<ResultText, Error> {
         loop {
             let notified = self.changed_async.notified();
             tokio::pin!(notified);
@@ -216,6 +245,10 @@ impl Ops {
 mod tests {
     use super::*;
 
+    fn text(s: &str) -> ResultText {
+        Arc::new(SecretText::new(s.into()))
+    }
+
     #[test]
     fn ids_start_at_one_and_unknown_ids_are_refused() {
         let ops = Ops::new(false);
@@ -225,7 +258,7 @@ mod tests {
         assert_eq!(ops.cancel(0).unwrap_err().status(), Status::UnknownOperation);
         assert_eq!(ops.cancel(3).unwrap_err().status(), Status::UnknownOperation);
         assert!(matches!(ops.wait(a, Some(Duration::from_millis(1))).unwrap(), Waited::Pending));
-        ops.finish(a, "{\"ok\":true}".into());
+        ops.finish(a, text("{\"ok\":true}"), false);
         assert!(matches!(ops.wait(a, Some(Duration::ZERO)).unwrap(), Waited::Done(_)));
         assert!(matches!(ops.wait(a, Some(Duration::ZERO)).unwrap(), Waited::Done(_)), "twice");
         assert!(ops.cancel(a).is_ok(), "cancel of an ended op is a no-op");
@@ -236,7 +269,7 @@ mod tests {
         let ops = Ops::new(false);
         for _ in 0..(KEPT_RESULTS + 10) {
             let (id, _) = ops.begin().unwrap();
-            ops.finish(id, "{}".into());
+            ops.finish(id, text("{}"), false);
         }
         assert_eq!(ops.kept(), KEPT_RESULTS);
         assert_eq!(ops.wait(1, Some(Duration::ZERO)).err().unwrap().status(), Status::UnknownOperation);
@@ -247,7 +280,7 @@ mod tests {
         let ops = Ops::new(true);
         for _ in 0..(KEPT_RESULTS + 10) {
             let (id, _) = ops.begin().unwrap();
-            ops.finish(id, "{}".into());
+            ops.finish(id, text("{}"), false);
         }
         assert_eq!(ops.kept(), KEPT_RESULTS + 10);
         assert!(matches!(ops.wait(1, Some(Duration::ZERO)).unwrap(), Waited::Done(_)));

@@ -1,6 +1,8 @@
 //! Refresh: forced, if-needed and proactive, all through one single-flight request per
 //! client; client credentials. A failed refresh keeps the old token, except on
-//! `invalid_grant`, which clears it and emits `unauthorized`.
+//! `invalid_grant`, which clears it and emits `unauthorized`. A refresh installs its
+//! answer only if the token it refreshed is still the client's (logout and `set_token`
+//! win over a refresh in flight; its callers get `WXA_ERR_CANCELED`).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -9,12 +11,25 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde_json::{Map, Value};
 
-use super::{EventType, Inner, OpId, OpKind, State, guest, runtime};
+use super::{EventType, Inner, OpId, OpKind, State, guest};
 use crate::error::{Error, Status};
 use crate::protocol::token::{self, Supertoken};
 use crate::secret::Secret;
 
 pub type SharedRefresh = Shared<BoxFuture<'static, Result<Supertoken, Error>>>;
+
+/// The refresh in flight: callers join `fut`; logout, `set_token` and close abort it.
+pub struct RefreshSlot {
+    fut: SharedRefresh,
+    abort: tokio::task::AbortHandle,
+    id: u64,
+}
+
+impl RefreshSlot {
+    pub fn abort(&self) {
+        self.abort.abort();
+    }
+}
 
 /// After a proactive refresh fails for a passing reason, try again this much later.
 const PROACTIVE_RETRY: Duration = Duration::from_secs(30);
@@ -26,55 +41,83 @@ fn unauthorized(message: &str) -> Map<String, Value> {
     m
 }
 
+fn superseded() -> Error {
+    Error::new(
+        Status::Canceled,
+        "the refresh was superseded: the token was replaced or cleared (logout, set_token) while it was in flight",
+    )
+}
+
 impl Inner {
     /// Joins the refresh in flight or starts one. It runs as its own task, so a caller
     /// that gives up (cancel) does not abort it for the others.
     pub(super) fn shared_refresh(self: &Arc<Self>, origin: OpId) -> SharedRefresh {
         let mut st = self.lock();
-        if let Some(f) = &st.refresh {
-            return f.clone();
+        if let Some(slot) = &st.refresh {
+            return slot.fut.clone();
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let inner = Arc::clone(self);
-        let task = runtime::handle().spawn(async move {
+        let spawned = self.tasks.spawn(async move {
             let r = inner.refresh_once(origin).await;
-            inner.lock().refresh = None;
-            r
+            {
+                let mut st = inner.lock();
+                if st.refresh.as_ref().is_some_and(|s| s.id == id) {
+                    st.refresh = None;
+                }
+            }
+            let _ = tx.send(r);
         });
-        let fut = async move { task.await.unwrap_or_else(|_| Err(Error::internal("the refresh task panicked"))) }
-            .boxed()
-            .shared();
-        st.refresh = Some(fut.clone());
+        // The task ends without answering when it is aborted (logout, set_token) or the
+        // client is closing: its callers end canceled.
+        let fut = async move {
+            rx.await.unwrap_or_else(|_| {
+                Err(Error::new(Status::Canceled, "the refresh was canceled (logout, set_token or close)"))
+            })
+        }
+        .boxed()
+        .shared();
+        if let Some(abort) = spawned {
+            st.refresh = Some(RefreshSlot { fut: fut.clone(), abort, id });
+        }
         fut
     }
 
     async fn refresh_once(self: &Arc<Self>, origin: OpId) -> Result<Supertoken, Error> {
-        let Some((old, guest_session)) = self.snapshot() else {
+        let Some((old, guest_session, epoch)) = self.snapshot() else {
             return Err(Error::new(Status::NotAuthorized, "the client has no token to refresh"));
         };
         if guest_session {
-            return guest::renew(self, origin).await;
+            return guest::renew(self, origin, epoch).await;
         }
         let Some(refresh_token) = old.refresh_token.clone().filter(|_| old.can_refresh(self.now())) else {
             return Err(Error::new(Status::NotAuthorized, "the token has no usable refresh token"));
         };
-        let form = vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token.clone())];
+        let form = vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token)];
         match self.token_grant(form, false).await {
-            Ok(body) => {
-                let new = token::parse_token_response(&body, self.now())?.inherit_refresh_token(&old);
-                self.store_token(new.clone(), false, origin, true);
-                Ok(new)
+            Ok(mut body) => {
+                let parsed = token::parse_token_response(&body, self.now());
+                crate::secret::wipe_map(&mut body);
+                let new = parsed?.inherit_refresh_token(&old);
+                match self.store_token_if(Some(epoch), new.clone(), false, origin, true) {
+                    Some(_) => Ok(new),
+                    None => Err(superseded()),
+                }
             }
             Err(e) if e.oauth_error() == Some("invalid_grant") => {
                 let cleared = {
                     let mut st = self.lock();
                     // Only if nobody stored another token while this request was out.
-                    let same = st.token.as_ref().and_then(|t| t.refresh_token.as_ref()) == Some(&refresh_token);
+                    let same = st.epoch == epoch;
                     if same {
                         self.clear_token(&mut st);
                     }
                     same
                 };
                 if cleared {
+                    self.events.supersede_token();
                     self.emit(
                         EventType::Unauthorized,
                         origin,
@@ -93,18 +136,19 @@ impl Inner {
             t.abort();
         }
         // A refresh that finishes after close() must not plan another one.
-        if self.ops.is_closed() {
+        if self.tasks.is_cancelled() {
             return;
         }
         let Some(tok) = &st.token else { return };
-        let Some(due) = tok.refresh_due_at(self.config.refresh_before_expiry_ms) else { return };
         if !(st.guest_session || tok.refresh_token.is_some()) {
             return;
         }
+        let Some(due) = tok.proactive_refresh_at(self.config.refresh_before_expiry_ms, st.last_proactive_at) else {
+            return;
+        };
         let weak = Arc::downgrade(self);
         let delay = Duration::from_millis((due - self.now()).max(0) as u64);
-        let handle = runtime::handle().spawn(proactive(weak, delay));
-        st.timer = Some(handle.abort_handle());
+        st.timer = self.tasks.spawn(proactive(weak, delay));
     }
 }
 
@@ -114,10 +158,15 @@ impl Inner {
 async fn proactive(weak: Weak<Inner>, delay: Duration) {
     tokio::time::sleep(delay).await;
     loop {
-        let Some(inner) = weak.upgrade().filter(|i| !i.ops.is_closed()) else { return };
-        let guest_without_identity = inner.lock().guest_session && inner.config.guest.is_none();
+        let Some(inner) = weak.upgrade().filter(|i| !i.tasks.is_cancelled()) else { return };
+        let guest_without_identity = {
+            let mut st = inner.lock();
+            // The floor counts from the start of each proactive refresh (PROTOCOL.md).
+            st.last_proactive_at = Some(inner.now());
+            st.guest_session && inner.config.guest.is_none()
+        };
         if guest_without_identity {
-            let expires_at = inner.snapshot().and_then(|(t, _)| t.expires_at);
+            let expires_at = inner.snapshot().and_then(|(t, _, _)| t.expires_at);
             let mut m = Map::new();
             m.insert("expires_at".into(), Value::from(expires_at));
             inner.emit(EventType::JwtRefresh, 0, m);
@@ -125,10 +174,15 @@ async fn proactive(weak: Weak<Inner>, delay: Duration) {
         }
         match inner.shared_refresh(0).await {
             Ok(_) => return,
-            Err(e) if e.oauth_error() == Some("invalid_grant") || e.status() == Status::NotAuthorized => return,
+            Err(e)
+                if e.oauth_error() == Some("invalid_grant")
+                    || matches!(e.status(), Status::NotAuthorized | Status::Canceled) =>
+            {
+                return;
+            }
             Err(_) => {}
         }
-        let still_valid = inner.snapshot().is_some_and(|(t, _)| !t.is_expired(inner.now()));
+        let still_valid = inner.snapshot().is_some_and(|(t, _, _)| !t.is_expired(inner.now()));
         drop(inner);
         if !still_valid {
             return;
@@ -147,7 +201,7 @@ pub fn start_refresh(inner: &Arc<Inner>) -> Result<OpId, Error> {
 pub fn start_get_valid_token(inner: &Arc<Inner>, min_valid_s: u32) -> Result<OpId, Error> {
     inner.spawn_op(OpKind::ValidToken, move |inner, op| async move {
         let now = inner.now();
-        let Some((tok, guest_session)) = inner.snapshot() else {
+        let Some((tok, guest_session, _)) = inner.snapshot() else {
             return Err(Error::new(Status::NotAuthorized, "the client has no token"));
         };
         let renewable = guest_session || tok.can_refresh(now);
@@ -182,8 +236,9 @@ pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
         if cfg.self_contained_token {
             form.push(("self_contained_token", Secret::new("true")));
         }
-        let body = inner.token_grant(form, true).await?;
-        let tok = token::parse_token_response(&body, inner.now())?;
-        Ok(inner.store_token(tok, false, op, true))
+        let mut body = inner.token_grant(form, true).await?;
+        let tok = token::parse_token_response(&body, inner.now());
+        crate::secret::wipe_map(&mut body);
+        Ok(inner.store_token(tok?, false, op, true))
     })
 }

@@ -70,6 +70,8 @@ pub(super) fn sink(on_event: wxa_event_fn, user_data: *mut c_void) -> Option<Eve
         // SAFETY: `f` is the host's callback with the documented signature; `c` lives
         // for the duration of the call as promised.
         unsafe { f(ud.0, kind as wxa_event_type, op, c.as_ptr()) }
+        // The payload may carry a token: wipe this copy once the host is done with it.
+        zeroize::Zeroize::zeroize(&mut c.into_bytes_with_nul());
     }))
 }
 

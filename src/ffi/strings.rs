@@ -24,7 +24,8 @@ pub fn to_c(s: impl Into<Vec<u8>>) -> Result<*mut c_char, Error> {
     CString::new(s).map(CString::into_raw).map_err(|_| Error::internal("a returned string contained a NUL byte"))
 }
 
-/// Frees a string returned by this library. NULL is a no-op.
+/// Frees a string returned by this library, wiping it first (results and tokens are
+/// secrets). NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_string_free(s: *mut c_char) {
     if s.is_null() {
@@ -32,6 +33,7 @@ pub extern "C" fn wxa_string_free(s: *mut c_char) {
     }
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: `s` came from `to_c` (CString::into_raw) and is freed once, per the contract.
-        drop(unsafe { CString::from_raw(s) });
+        let owned = unsafe { CString::from_raw(s) };
+        zeroize::Zeroize::zeroize(&mut owned.into_bytes_with_nul());
     });
 }

@@ -85,6 +85,7 @@ pub fn build<R: Rng + CryptoRng>(
     let login = PendingLogin {
         csrf_token: csrf,
         code_verifier: verifier,
+        app_state: opts.state.clone().unwrap_or_default(),
         created_at: now,
         expires_at: now.saturating_add(req.login_ttl_ms),
     };

@@ -13,6 +13,9 @@ use crate::secret::Secret;
 pub const DEFAULT_INTERVAL_S: i64 = 5;
 /// Webex's device codes live five minutes; used when `expires_in` is absent.
 pub const DEFAULT_EXPIRES_IN_S: i64 = 300;
+/// A server's `expires_in` is capped here: a device login never polls for more than 30
+/// minutes, whatever the server claims.
+pub const MAX_EXPIRES_IN_S: i64 = 1800;
 /// RFC 8628 §3.5: every `slow_down` adds five seconds.
 pub const SLOW_DOWN_STEP_MS: i64 = 5_000;
 /// An interval never grows past this, whatever the server or the network does.
@@ -58,9 +61,24 @@ pub fn parse_device_authorization(body: &Map<String, Value>) -> Result<DeviceAut
         user_code,
         verification_uri,
         verification_uri_complete,
-        expires_in_s: seconds("expires_in", DEFAULT_EXPIRES_IN_S)?,
+        expires_in_s: seconds("expires_in", DEFAULT_EXPIRES_IN_S)?.min(MAX_EXPIRES_IN_S),
         interval_s,
     })
+}
+
+/// The user is sent to these URIs (often as a QR code): anything but https (or http on
+/// loopback) — `javascript:`, `data:`, plain http to another host — makes the answer
+/// malformed, and nothing of it reaches the app.
+pub fn check_verification_uris(authz: &DeviceAuthorization) -> Result<(), Error> {
+    for (key, value) in
+        [("verification_uri", &authz.verification_uri), ("verification_uri_complete", &authz.verification_uri_complete)]
+    {
+        let ok = url::Url::parse(value).is_ok_and(|u| super::uri::is_secure_or_loopback(&u));
+        if !ok {
+            return Err(malformed(&format!("`{key}` is not an https URL")));
+        }
+    }
+    Ok(())
 }
 
 /// What one poll brought back, as the transport saw it.
@@ -174,6 +192,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!((d.interval_s, d.expires_in_s), (2, 60));
+        let d = parse_device_authorization(
+            json!({"device_code":"d","user_code":"U","verification_uri":"https://v","expires_in":86400})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(d.expires_in_s, MAX_EXPIRES_IN_S, "capped");
         for bad in [
             json!({"user_code":"U","verification_uri":"v"}),
             json!({"device_code":"d","verification_uri":"v"}),
@@ -182,6 +207,29 @@ mod tests {
             json!({"device_code":1,"user_code":"U","verification_uri":"v"}),
         ] {
             assert_eq!(parse_device_authorization(bad.as_object().unwrap()).unwrap_err().status(), Status::Http);
+        }
+    }
+
+    #[test]
+    fn verification_uris_must_be_https_or_loopback() {
+        let authz = |uri: &str, complete: &str| {
+            parse_device_authorization(
+                json!({"device_code":"d","user_code":"U","verification_uri":uri,"verification_uri_complete":complete})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert!(check_verification_uris(&authz("https://v.example/d", "https://v.example/d?c=1")).is_ok());
+        assert!(check_verification_uris(&authz("http://127.0.0.1:9/d", "http://127.0.0.1:9/d?c=1")).is_ok());
+        for (u, c) in [
+            ("http://evil.example/d", "https://v.example/d"),
+            ("https://v.example/d", "javascript:alert(1)"),
+            ("https://v.example/d", "data:text/html,x"),
+            ("not a url", "https://v.example/d"),
+        ] {
+            let e = check_verification_uris(&authz(u, c)).unwrap_err();
+            assert_eq!(e.status(), Status::Http, "{u} {c}");
         }
     }
 

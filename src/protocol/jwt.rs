@@ -60,19 +60,29 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// The secret as Webex issues it: base64, either alphabet, padding optional. Node's
-/// decoder skips bad characters and signs with a wrong key; we refuse instead.
+/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
+pub const MIN_HS256_KEY_BYTES: usize = 32;
+
+/// The secret as Webex issues it: base64, either alphabet, padding optional, decoding to
+/// at least 32 bytes. Node's decoder skips bad characters and signs with a wrong key; we
+/// refuse instead.
 pub fn decode_secret(secret: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     let s = secret.trim();
     if s.is_empty() {
         return Err(Error::invalid("`secret` is empty"));
     }
-    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+    let key = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
         .iter()
         .find_map(|e| e.decode(s).ok())
-        .filter(|k| !k.is_empty())
         .map(Zeroizing::new)
-        .ok_or_else(|| Error::invalid("`secret` is not valid base64 (standard or URL-safe alphabet)"))
+        .ok_or_else(|| Error::invalid("`secret` is not valid base64 (standard or URL-safe alphabet)"))?;
+    if key.len() < MIN_HS256_KEY_BYTES {
+        return Err(Error::invalid(format!(
+            "`secret` decodes to {} bytes; an HS256 key needs at least {MIN_HS256_KEY_BYTES} (RFC 7518 §3.2)",
+            key.len()
+        )));
+    }
+    Ok(key)
 }
 
 /// Seconds from a number or a string with a unit (`"90s"`, `"30m"`, `"12h"`, `"7d"`).
@@ -169,7 +179,15 @@ impl GuestIdentity {
 
 /// Parses `wxa_create_jwt` options into an identity and a lifetime.
 pub fn parse_options(json: &str) -> Result<(GuestIdentity, i64), Error> {
-    let opts: JwtOptions = super::json::from_str("JWT options", json)?;
+    let mut opts: JwtOptions = super::json::from_str("JWT options", json)?;
+    let r = identity_of(&opts);
+    if let Some(v) = opts.secret.as_mut() {
+        crate::secret::wipe_value(v);
+    }
+    r
+}
+
+fn identity_of(opts: &JwtOptions) -> Result<(GuestIdentity, i64), Error> {
     let issuer = opt_string(&opts.issuer, "issuer")?.ok_or_else(|| Error::invalid("`issuer` is required"))?;
     let secret = match &opts.secret {
         Some(Value::String(s)) => Zeroizing::new(s.clone()),
@@ -193,7 +211,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHM="; // "secret-key-for-tests"
+    const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OWFi"; // "secret-key-for-tests-0123456789ab"
+    const KEY: &[u8] = b"secret-key-for-tests-0123456789ab";
 
     #[test]
     fn signs_an_hs256_jws_that_jsonwebtoken_verifies() {
@@ -204,9 +223,7 @@ mod tests {
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         v.validate_exp = false;
         v.required_spec_claims.clear();
-        let data =
-            jsonwebtoken::decode::<Claims>(&jwt, &jsonwebtoken::DecodingKey::from_secret(b"secret-key-for-tests"), &v)
-                .unwrap();
+        let data = jsonwebtoken::decode::<Claims>(&jwt, &jsonwebtoken::DecodingKey::from_secret(KEY), &v).unwrap();
         assert_eq!(data.claims.sub, "guest-user-u-1");
         assert_eq!(data.claims.name, "Guest User - u-1");
         assert_eq!((data.claims.iat, data.claims.exp), (1_000, 1_060));
@@ -215,11 +232,20 @@ mod tests {
     #[test]
     fn secrets_in_any_base64_form() {
         let k = decode_secret(SECRET).unwrap();
-        assert_eq!(&k[..], b"secret-key-for-tests");
+        assert_eq!(&k[..], KEY);
         assert_eq!(&decode_secret(SECRET.trim_end_matches('=')).unwrap()[..], &k[..]);
-        assert_eq!(&decode_secret("-_-_").unwrap()[..], &decode_secret("+/+/").unwrap()[..]);
+        let (url, std) = ("-_".repeat(22), "+/".repeat(22));
+        assert_eq!(&decode_secret(&url).unwrap()[..], &decode_secret(&std).unwrap()[..]);
         assert!(decode_secret("not base64!").unwrap_err().message().contains("secret"));
         assert!(decode_secret("").is_err());
+    }
+
+    #[test]
+    fn hs256_keys_shorter_than_32_bytes_are_refused() {
+        let short = STANDARD.encode(b"0123456789abcdef0123456789abcde"); // 31 bytes
+        let e = decode_secret(&short).unwrap_err();
+        assert!(e.message().contains("31 bytes") && e.message().contains("RFC 7518"), "{}", e.message());
+        assert_eq!(decode_secret(&STANDARD.encode([7u8; 32])).unwrap().len(), 32);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod state;
 pub mod token;
+pub mod uri;
 
 /// Unix time in milliseconds: the engine's one representation of wall-clock time.
 pub type UnixMs = i64;

@@ -1,5 +1,6 @@
 //! Reading the redirect that ends an authorization request, and the sanitized URL the
-//! app may show or keep (no code, no CSRF token, no email hash).
+//! app may show or keep (no code, no credential, no CSRF token, no email hash, no
+//! fragment).
 
 use serde_json::{Map, Value};
 use url::Url;
@@ -7,7 +8,7 @@ use url::Url;
 use super::state;
 use crate::error::Error;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Redirect {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -15,6 +16,23 @@ pub struct Redirect {
     pub error_description: Option<String>,
     pub iss: Option<String>,
 }
+
+impl std::fmt::Debug for Redirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code and the state (which holds the CSRF token) are credentials.
+        f.debug_struct("Redirect")
+            .field("code", &self.code.as_ref().map(|_| "***"))
+            .field("state", &self.state.as_ref().map(|_| "***"))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .field("iss", &self.iss)
+            .finish()
+    }
+}
+
+/// Query parameters that carry a credential: never kept in a sanitized URL.
+const CREDENTIAL_PARAMS: &[&str] =
+    &["code", "access_token", "refresh_token", "id_token", "token", "client_secret", "code_verifier"];
 
 pub fn parse(redirect_url: &str) -> Result<(Url, Redirect), Error> {
     let url = Url::parse(redirect_url).map_err(|e| Error::invalid(format!("redirect URL does not parse: {e}")))?;
@@ -36,13 +54,18 @@ pub fn parse(redirect_url: &str) -> Result<(Url, Redirect), Error> {
     Ok((url, r))
 }
 
-/// The redirect URL without `code`, and without the CSRF token and email hash in `state`
-/// (`state` disappears when nothing of the app's remains). Every other parameter stays.
+/// The redirect URL without `code` (or any other credential parameter), without a
+/// fragment (`#access_token=...`), without user info, and without the CSRF token and
+/// email hash in `state` (`state` disappears when nothing of the app's remains). Every
+/// other parameter stays.
 pub fn sanitize(url: &Url, app_state: Option<&Map<String, Value>>) -> String {
     let mut clean = url.clone();
+    clean.set_fragment(None);
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
     let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| k != "code")
+        .filter(|(k, _)| !CREDENTIAL_PARAMS.contains(&k.as_ref()))
         .filter_map(|(k, v)| {
             if k == "state" {
                 let app = app_state.filter(|m| !m.is_empty())?;
@@ -90,6 +113,16 @@ mod tests {
         assert_eq!(state::decode_state(r.state.as_deref().unwrap()).unwrap(), app);
         let (u, _) = parse("https://app/cb?code=c1&state=zzz").unwrap();
         assert_eq!(sanitize(&u, Some(&Map::new())), "https://app/cb");
+    }
+
+    #[test]
+    fn sanitize_drops_fragments_and_credentials() {
+        let (u, r) =
+            parse("https://user:pw@app/cb?code=c1&state=zzz&access_token=at&keep=1#access_token=at2&x=1").unwrap();
+        let clean = sanitize(&u, None);
+        assert_eq!(clean, "https://app/cb?keep=1");
+        let dbg = format!("{r:?}");
+        assert!(!dbg.contains("c1") && !dbg.contains("zzz"), "{dbg}");
     }
 
     #[test]

@@ -13,9 +13,11 @@ use zeroize::Zeroizing;
 use super::UnixMs;
 use crate::error::{Error, Status};
 
-/// How many logins may wait at once per client; the oldest goes first beyond that, so a
-/// host that starts logins in a loop cannot grow a client without bound.
-pub const MAX_PENDING_LOGINS: usize = 64;
+/// How many logins may wait at once per client by default (config `max_pending_logins`);
+/// the oldest goes first beyond that, so a host that starts logins in a loop cannot grow
+/// a client without bound. High enough that anonymous hits on a web app's `/login` do not
+/// evict a real user's login within its lifetime.
+pub const DEFAULT_MAX_PENDING_LOGINS: usize = 1024;
 
 pub const CSRF_KEY: &str = "csrf_token";
 pub const EMAIL_HASH_KEY: &str = "emailhash";
@@ -45,10 +47,12 @@ pub fn decode_state(state: &str) -> Option<Map<String, Value>> {
     }
 }
 
-/// A login waiting for its redirect: the PKCE verifier and the CSRF token it is bound to.
+/// A login waiting for its redirect: the PKCE verifier, the CSRF token it is bound to,
+/// and the app's own state — the copy returned to the app, never the redirect's.
 pub struct PendingLogin {
     pub csrf_token: Zeroizing<String>,
     pub code_verifier: Zeroizing<String>,
+    pub app_state: Map<String, Value>,
     pub created_at: UnixMs,
     pub expires_at: UnixMs,
 }
@@ -61,16 +65,19 @@ impl std::fmt::Debug for PendingLogin {
 
 #[derive(Debug, Default)]
 pub struct PendingLogins {
-    logins: Vec<PendingLogin>,
+    logins: std::collections::VecDeque<PendingLogin>,
 }
 
 impl PendingLogins {
-    pub fn insert(&mut self, login: PendingLogin, now: UnixMs) {
-        self.logins.retain(|l| l.expires_at > now);
-        if self.logins.len() >= MAX_PENDING_LOGINS {
-            self.logins.remove(0);
+    /// Adds a login, dropping expired ones and, beyond `max`, the oldest.
+    pub fn insert(&mut self, login: PendingLogin, now: UnixMs, max: usize) {
+        if self.logins.len() >= max {
+            self.logins.retain(|l| l.expires_at > now);
         }
-        self.logins.push(login);
+        while self.logins.len() >= max.max(1) {
+            self.logins.pop_front();
+        }
+        self.logins.push_back(login);
     }
 
     pub fn len(&self) -> usize {
@@ -101,18 +108,25 @@ impl PendingLogins {
         Ok(i)
     }
 
-    pub fn remove(&mut self, index: usize) -> PendingLogin {
+    pub fn remove(&mut self, index: usize) -> Option<PendingLogin> {
         self.logins.remove(index)
     }
 }
 
-/// Reads the CSRF token and the app's own fields out of a redirect's `state`.
-#[derive(Debug)]
+/// Reads the CSRF token and the app's own fields out of a redirect's `state`. The app's
+/// fields are not trusted (the redirect passed through the user agent): the engine hands
+/// back the copy kept with the pending login.
 pub struct DecodedState {
-    pub csrf_token: String,
+    pub csrf_token: Zeroizing<String>,
     /// The app's fields, without `csrf_token` and `emailhash`.
     pub app_state: Map<String, Value>,
     pub had_email_hash: bool,
+}
+
+impl std::fmt::Debug for DecodedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedState").field("app_state_keys", &self.app_state.len()).finish_non_exhaustive()
+    }
 }
 
 pub fn parse_redirect_state(state: Option<&str>) -> Result<DecodedState, Error> {
@@ -124,7 +138,7 @@ pub fn parse_redirect_state(state: Option<&str>) -> Result<DecodedState, Error> 
         _ => return Err(Error::new(Status::StateMismatch, "the redirect's state carries no CSRF token")),
     };
     let had_email_hash = fields.remove(EMAIL_HASH_KEY).is_some();
-    Ok(DecodedState { csrf_token: csrf, app_state: fields, had_email_hash })
+    Ok(DecodedState { csrf_token: Zeroizing::new(csrf), app_state: fields, had_email_hash })
 }
 
 #[cfg(test)]
@@ -136,6 +150,7 @@ mod tests {
         PendingLogin {
             csrf_token: Zeroizing::new(csrf.into()),
             code_verifier: Zeroizing::new("v".into()),
+            app_state: Map::new(),
             created_at: 0,
             expires_at,
         }
@@ -173,7 +188,8 @@ mod tests {
         m.insert(EMAIL_HASH_KEY.into(), "h".into());
         m.insert("app".into(), 1.into());
         let d = parse_redirect_state(Some(&encode_state(&m))).unwrap();
-        assert_eq!(d.csrf_token, "tok");
+        assert!(!format!("{d:?}").contains("tok"), "Debug hides the CSRF token");
+        assert_eq!(d.csrf_token.as_str(), "tok");
         assert!(d.had_email_hash);
         assert_eq!(d.app_state.len(), 1);
     }
@@ -181,21 +197,29 @@ mod tests {
     #[test]
     fn pending_logins_match_expire_and_are_bounded() {
         let mut p = PendingLogins::default();
-        p.insert(login("a", 100), 0);
-        p.insert(login("b", 200), 0);
+        p.insert(login("a", 100), 0, 8);
+        p.insert(login("b", 200), 0, 8);
         assert_eq!(p.find("b", 50).unwrap(), 1);
         assert_eq!(p.find("zz", 50).unwrap_err().status(), Status::StateMismatch);
         assert_eq!(p.find("a", 150).unwrap_err().status(), Status::StateMismatch);
         let i = p.find("b", 150).unwrap();
         p.remove(i);
         assert!(p.find("b", 150).is_err(), "single use");
-        for i in 0..(MAX_PENDING_LOGINS + 10) {
-            p.insert(login(&i.to_string(), 1000), 0);
+        for i in 0..(DEFAULT_MAX_PENDING_LOGINS + 10) {
+            p.insert(login(&i.to_string(), 1000), 0, DEFAULT_MAX_PENDING_LOGINS);
         }
-        assert_eq!(p.len(), MAX_PENDING_LOGINS);
-        // Expired entries are dropped on insert.
-        p.insert(login("new", 5000), 2000);
+        assert_eq!(p.len(), DEFAULT_MAX_PENDING_LOGINS);
+        // The oldest went first: 0..9 are gone, 10 is still there.
+        assert!(p.find("9", 0).is_err());
+        assert!(p.find("10", 0).is_ok());
+        // Expired entries are dropped when the table is full.
+        p.insert(login("new", 5000), 2000, DEFAULT_MAX_PENDING_LOGINS);
         assert_eq!(p.len(), 1);
+        let mut small = PendingLogins::default();
+        for i in 0..5 {
+            small.insert(login(&i.to_string(), 1000), 0, 3);
+        }
+        assert_eq!(small.len(), 3);
     }
 
     #[test]

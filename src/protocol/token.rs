@@ -23,6 +23,10 @@ pub struct Supertoken {
     pub obtained_at: UnixMs,
 }
 
+/// Minimum time between two proactive refreshes of one client, and the shortest token
+/// lifetime that gets a proactive refresh at all (PROTOCOL.md).
+pub const PROACTIVE_FLOOR_MS: i64 = 30_000;
+
 /// Largest `expires_in` accepted (PROTOCOL.md: below 2^31).
 const MAX_EXPIRES_IN: i64 = (1 << 31) - 1;
 
@@ -99,10 +103,16 @@ pub fn parse_jwt_login_response(body: &Map<String, Value>, now: UnixMs) -> Resul
 /// Reads the supertoken shape `wxa_set_token` takes; unknown keys are ignored so a
 /// token saved by a newer version still restores.
 pub fn parse_saved_token(json: &str, now: UnixMs) -> Result<Supertoken, Error> {
-    let v: Value = serde_json::from_str(json).map_err(|e| Error::invalid(format!("token JSON: {e}")))?;
-    let Value::Object(m) = v else {
+    let v: Value = super::json::from_str("token JSON", json)?;
+    let Value::Object(mut m) = v else {
         return Err(Error::invalid("token JSON must be an object"));
     };
+    let t = read_saved_token(&m, now);
+    crate::secret::wipe_map(&mut m);
+    t
+}
+
+fn read_saved_token(m: &Map<String, Value>, now: UnixMs) -> Result<Supertoken, Error> {
     let bad = |k: &str| Error::invalid(format!("token JSON: `{k}` has the wrong type or range"));
     let string = |k: &str| -> Result<Option<String>, Error> {
         match m.get(k) {
@@ -181,12 +191,21 @@ impl Supertoken {
         }
     }
 
-    /// When a proactive refresh should happen, if ever.
-    pub fn refresh_due_at(&self, refresh_before_expiry_ms: i64) -> Option<UnixMs> {
-        if refresh_before_expiry_ms <= 0 {
+    /// When a proactive refresh should happen, if ever: at the start of the refresh
+    /// window, but never sooner than `PROACTIVE_FLOOR_MS` after the previous proactive
+    /// refresh, and never for a token that lives less than the floor (a server handing
+    /// out 0 or 1 s tokens must not cause a refresh storm).
+    pub fn proactive_refresh_at(
+        &self,
+        refresh_before_expiry_ms: i64,
+        last_proactive_at: Option<UnixMs>,
+    ) -> Option<UnixMs> {
+        let at = self.expires_at?;
+        if refresh_before_expiry_ms <= 0 || at - self.obtained_at < PROACTIVE_FLOOR_MS {
             return None;
         }
-        self.expires_at.map(|at| at - self.refresh_window_ms(refresh_before_expiry_ms))
+        let due = at - self.refresh_window_ms(refresh_before_expiry_ms);
+        Some(last_proactive_at.map_or(due, |last| due.max(last + PROACTIVE_FLOOR_MS)))
     }
 
     /// Valid for at least `min_valid_ms` more, and not inside the refresh window.
@@ -254,12 +273,29 @@ mod tests {
     fn refresh_window_is_capped_at_half_the_lifetime() {
         let t = parse_token_response(&obj(json!({"access_token":"a","expires_in":60})), 0).unwrap();
         assert_eq!(t.refresh_window_ms(300_000), 30_000);
-        assert_eq!(t.refresh_due_at(300_000), Some(30_000));
-        assert_eq!(t.refresh_due_at(0), None);
+        assert_eq!(t.proactive_refresh_at(300_000, None), Some(30_000));
+        assert_eq!(t.proactive_refresh_at(0, None), None);
         assert!(t.is_fresh(29_000, 0, 300_000));
         assert!(!t.is_fresh(31_000, 0, 300_000));
         assert!(!t.is_fresh(0, 61_000, 0));
         assert!(t.is_expired(60_000));
+    }
+
+    #[test]
+    fn proactive_refresh_has_a_floor() {
+        let tok = |expires_in: i64, now: i64| {
+            parse_token_response(&obj(json!({"access_token":"a","refresh_token":"r","expires_in":expires_in})), now)
+                .unwrap()
+        };
+        // 0 s and 1 s tokens, and anything under the floor: no proactive refresh at all.
+        for e in [0, 1, 29] {
+            assert_eq!(tok(e, 1_000).proactive_refresh_at(300_000, None), None, "{e}");
+        }
+        // At the floor: due at half its life.
+        assert_eq!(tok(30, 0).proactive_refresh_at(300_000, None), Some(15_000));
+        // Never sooner than 30 s after the previous proactive refresh of the client.
+        assert_eq!(tok(40, 100_000).proactive_refresh_at(300_000, Some(100_000)), Some(130_000));
+        assert_eq!(tok(3600, 100_000).proactive_refresh_at(300_000, Some(100_000)), Some(3_400_000));
     }
 
     #[test]

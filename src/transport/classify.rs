@@ -100,7 +100,7 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     fn resp(status: u16, body: &str) -> RawResponse {
-        RawResponse { status, headers: HeaderMap::new(), body: body.as_bytes().to_vec() }
+        RawResponse { status, headers: HeaderMap::new(), body: zeroize::Zeroizing::new(body.as_bytes().to_vec()) }
     }
 
     #[test]

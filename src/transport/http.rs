@@ -1,29 +1,114 @@
 //! One HTTP attempt: build the request, send it, read at most 1 MiB of body, all under
 //! one deadline (connect to last byte, so a server dripping bytes still times out).
+//! Connection pools are shared by every Client with the same transport settings.
+//! Loopback requests never go through a proxy (a proxy would see the client secret).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use once_cell::sync::Lazy;
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Status};
-use crate::secret::Secret;
+use crate::secret::{Secret, wiping_bytes};
 
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// One pool for every Client: connections to the same host are reused across users.
-static HTTP: Lazy<reqwest::Client> = Lazy::new(|| {
-    reqwest::Client::builder()
+pub use crate::protocol::uri::is_loopback;
+
+/// How non-loopback requests reach the network (config keys `proxy`, `ca_file`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ProxySetting {
+    /// The system's settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+    #[default]
+    System,
+    /// Always connect directly.
+    Direct,
+    /// This proxy URL. Kept as given: it may hold credentials, so it is never shown.
+    Url(Secret),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TransportSettings {
+    pub proxy: ProxySetting,
+    /// Extra trusted roots (PEM), added to the bundled and OS roots.
+    pub extra_roots_pem: Option<Arc<Vec<u8>>>,
+}
+
+/// The reqwest clients of one transport setting: loopback (never proxied) and the rest.
+pub struct Http {
+    loopback: reqwest::Client,
+    remote: reqwest::Client,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Http")
+    }
+}
+
+impl Http {
+    fn for_url(&self, url: &Url) -> &reqwest::Client {
+        if is_loopback(url) { &self.loopback } else { &self.remote }
+    }
+}
+
+type Key = (ProxySetting, Option<[u8; 32]>);
+
+/// Live pools by settings; a pool no client uses any more is dropped.
+static POOLS: Lazy<Mutex<HashMap<Key, Weak<Http>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+fn builder(roots: &[reqwest::Certificate]) -> reqwest::ClientBuilder {
+    let mut b = reqwest::Client::builder()
         // A redirect would carry a code, verifier or secret to another host.
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("webex-auth/", env!("CARGO_PKG_VERSION")))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .expect("reqwest client with static settings")
-});
+        .pool_idle_timeout(Duration::from_secs(60));
+    for r in roots {
+        b = b.add_root_certificate(r.clone());
+    }
+    b
+}
+
+/// The shared pools for `settings`, built on first use. Errors name the setting, never
+/// its value (a proxy URL may carry a password).
+pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
+    let roots_hash = settings.extra_roots_pem.as_ref().map(|p| Sha256::digest(p.as_slice()).into());
+    let key: Key = (settings.proxy.clone(), roots_hash);
+    let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = pools.get(&key).and_then(Weak::upgrade) {
+        return Ok(h);
+    }
+    let roots = match &settings.extra_roots_pem {
+        Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::invalid("config `ca_file` holds no usable PEM certificate"))?,
+        None => Vec::new(),
+    };
+    let build_err = |what: &str| Error::invalid(format!("config `{what}`: the HTTP client cannot be built with it"));
+    let loopback = builder(&roots).no_proxy().build().map_err(|_| build_err("ca_file"))?;
+    let remote = match &settings.proxy {
+        ProxySetting::System => builder(&roots),
+        ProxySetting::Direct => builder(&roots).no_proxy(),
+        ProxySetting::Url(u) => {
+            let p = reqwest::Proxy::all(u.expose()).map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?;
+            builder(&roots).proxy(p)
+        }
+    }
+    .build()
+    .map_err(|_| build_err("proxy"))?;
+    let http = Arc::new(Http { loopback, remote });
+    pools.retain(|_, w| w.strong_count() > 0);
+    pools.insert(key, Arc::downgrade(&http));
+    Ok(http)
+}
 
 /// How a request authenticates the client (PROTOCOL.md `client_auth`).
 #[derive(Clone, Debug)]
@@ -63,7 +148,8 @@ pub struct Request {
 pub struct RawResponse {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    /// Wiped when dropped: it may hold a token.
+    pub body: Zeroizing<Vec<u8>>,
 }
 
 /// How one attempt failed before a complete response arrived.
@@ -94,19 +180,40 @@ impl AttemptError {
     }
 }
 
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// `application/x-www-form-urlencoded` into a buffer that is wiped after sending.
+fn form_body(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let len: usize = pairs.iter().map(|(k, v)| k.len() + v.len() * 3 + 2).sum();
+    let mut out = Zeroizing::new(String::with_capacity(len));
+    {
+        let mut ser = url::form_urlencoded::Serializer::new(&mut *out);
+        for (k, v) in pairs {
+            ser.append_pair(k, v);
+        }
+        ser.finish();
+    }
+    std::mem::take(&mut *out).into_bytes()
 }
 
-fn build(req: &Request) -> reqwest::RequestBuilder {
-    let mut b = HTTP.post(req.url.clone());
+fn form_encode(s: &str) -> Zeroizing<String> {
+    Zeroizing::new(url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
+}
+
+/// A sensitive header value over a buffer that is wiped once the request is gone.
+fn secret_header(value: Vec<u8>) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_maybe_shared(wiping_bytes(value)).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
+    let mut b = http.for_url(&req.url).post(req.url.clone());
     // Webex may answer any content type; the body is parsed as JSON regardless.
     b = b.header(ACCEPT, "application/json").header(ACCEPT_ENCODING, "identity");
     let mut form: Vec<(&str, &str)> = Vec::new();
     if let RequestBody::Form(f) = &req.body {
         form.extend(f.iter().map(|(k, v)| (*k, v.expose())));
     }
-    let mut authorization = req.authorization.as_ref().map(|a| a.expose().to_owned());
+    let mut authorization = req.authorization.as_ref().map(|a| a.expose().as_bytes().to_vec());
     match &req.auth {
         ClientAuth::Public { client_id } => form.push(("client_id", client_id)),
         ClientAuth::Body { client_id, secret } => {
@@ -114,27 +221,36 @@ fn build(req: &Request) -> reqwest::RequestBuilder {
             form.push(("client_secret", secret.expose()));
         }
         ClientAuth::Basic { client_id, secret } => {
-            let pair = format!("{}:{}", form_encode(client_id), form_encode(secret.expose()));
-            authorization = Some(format!("Basic {}", STANDARD.encode(pair)));
+            let mut pair = Zeroizing::new(Vec::with_capacity(client_id.len() + secret.expose().len() * 3 + 1));
+            pair.extend_from_slice(form_encode(client_id).as_bytes());
+            pair.push(b':');
+            pair.extend_from_slice(form_encode(secret.expose()).as_bytes());
+            let mut value = Vec::with_capacity(6 + pair.len() * 4 / 3 + 4);
+            value.extend_from_slice(b"Basic ");
+            let mut enc = Zeroizing::new(String::new());
+            STANDARD.encode_string(&*pair, &mut enc);
+            value.extend_from_slice(enc.as_bytes());
+            authorization = Some(value);
         }
         ClientAuth::None => {}
     }
-    if let Some(a) = authorization {
-        if let Ok(mut v) = HeaderValue::from_str(&a) {
-            v.set_sensitive(true);
-            b = b.header(AUTHORIZATION, v);
-        }
+    if let Some(v) = authorization.and_then(secret_header) {
+        b = b.header(AUTHORIZATION, v);
     }
     match &req.body {
-        RequestBody::Form(_) => b.form(&form),
-        RequestBody::Json(v) => b.json(v),
-        RequestBody::Empty if !form.is_empty() => b.form(&form),
-        RequestBody::Empty => b.header(reqwest::header::CONTENT_LENGTH, "0"),
+        RequestBody::Json(v) => {
+            let text = Zeroizing::new(v.to_string());
+            b.header(CONTENT_TYPE, "application/json").body(wiping_bytes(text.as_bytes().to_vec()))
+        }
+        RequestBody::Form(_) | RequestBody::Empty if !form.is_empty() => {
+            b.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(wiping_bytes(form_body(&form)))
+        }
+        _ => b.header(reqwest::header::CONTENT_LENGTH, "0"),
     }
 }
 
-async fn send_and_read(req: &Request) -> Result<RawResponse, AttemptError> {
-    let mut resp = build(req)
+async fn send_and_read(http: &Http, req: &Request) -> Result<RawResponse, AttemptError> {
+    let mut resp = build(http, req)
         .send()
         .await
         .map_err(|e| if e.is_connect() { AttemptError::Connect(describe(e)) } else { AttemptError::Io(describe(e)) })?;
@@ -143,7 +259,7 @@ async fn send_and_read(req: &Request) -> Result<RawResponse, AttemptError> {
     if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(AttemptError::TooLarge);
     }
-    let mut body = Vec::new();
+    let mut body = Zeroizing::new(Vec::with_capacity(resp.content_length().unwrap_or(0) as usize));
     while let Some(chunk) = resp.chunk().await.map_err(|e| AttemptError::Io(describe(e)))? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(AttemptError::TooLarge);
@@ -167,9 +283,31 @@ fn describe(e: reqwest::Error) -> String {
 }
 
 /// One attempt under one deadline.
-pub async fn attempt(req: &Request, timeout: Duration) -> Result<RawResponse, AttemptError> {
-    match tokio::time::timeout(timeout, send_and_read(req)).await {
+pub async fn attempt(http: &Http, req: &Request, timeout: Duration) -> Result<RawResponse, AttemptError> {
+    match tokio::time::timeout(timeout, send_and_read(http, req)).await {
         Ok(r) => r,
         Err(_) => Err(AttemptError::Timeout),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_encode_like_a_browser() {
+        let b = form_body(&[("grant_type", "refresh_token"), ("refresh_token", "a b&c=d+é")]);
+        assert_eq!(String::from_utf8(b).unwrap(), "grant_type=refresh_token&refresh_token=a+b%26c%3Dd%2B%C3%A9");
+    }
+
+    #[test]
+    fn pools_are_shared_per_setting() {
+        let a = pools(&TransportSettings::default()).unwrap();
+        let b = pools(&TransportSettings::default()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = pools(&TransportSettings { proxy: ProxySetting::Direct, extra_roots_pem: None }).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        let bad = TransportSettings { proxy: ProxySetting::System, extra_roots_pem: Some(Arc::new(b"nope".to_vec())) };
+        assert!(pools(&bad).unwrap_err().message().contains("ca_file"));
     }
 }

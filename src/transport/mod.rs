@@ -7,5 +7,5 @@ pub mod classify;
 pub mod http;
 mod retry;
 
-pub use http::{ClientAuth, RawResponse, Request, RequestBody, attempt};
+pub use http::{ClientAuth, Http, ProxySetting, RawResponse, Request, RequestBody, TransportSettings, attempt, pools};
 pub use retry::{Policy, execute};

@@ -1,5 +1,7 @@
 //! Bounded retries: at most `max_retries` more attempts, jittered exponential backoff,
 //! `Retry-After` honoured up to a minute (a longer one ends the operation at once).
+//! A request that spends a credential (code exchange, refresh) is retried only when the
+//! server cannot have processed it: 429, 503, or no connection made.
 
 use std::time::Duration;
 
@@ -7,7 +9,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::classify::{Classified, classify};
-use super::http::{AttemptError, Request, attempt};
+use super::http::{AttemptError, Http, Request, attempt};
 use crate::error::{Error, Status};
 
 /// A `Retry-After` longer than this ends the operation with `WXA_ERR_RATE_LIMITED`.
@@ -31,13 +33,19 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Sends `req` until it succeeds, fails for good, or the retries run out.
-pub async fn execute(req: &Request, policy: Policy) -> Result<Map<String, Value>, Error> {
+pub async fn execute(http: &Http, req: &Request, policy: Policy) -> Result<Map<String, Value>, Error> {
     let mut tries = 0u32;
     loop {
-        let (error, wait) = match attempt(req, policy.timeout).await {
+        let (error, wait) = match attempt(http, req, policy.timeout).await {
             Ok(resp) => match classify(req.endpoint, &resp, policy.allow_empty) {
                 Classified::Success(m) => return Ok(m),
                 Classified::Fail(e) => return Err(e),
+                // A 500/502/504 may come after the backend spent the code or rotated the
+                // refresh token: a retry could only earn invalid_grant (or get the whole
+                // grant revoked by a server that detects refresh-token reuse).
+                Classified::Retry { error, .. } if !req.replay_safe && !matches!(resp.status, 429 | 503) => {
+                    return Err(error);
+                }
                 Classified::Retry { error, retry_after } => {
                     if retry_after.is_some_and(|w| w > MAX_RETRY_AFTER) {
                         let secs = retry_after.unwrap_or_default().as_secs();
