@@ -222,6 +222,24 @@ impl Recorder {
         }
     }
 
+    /// Waits until `pred` holds for the whole event list.
+    pub fn wait_until(&self, what: &str, timeout: Duration, pred: impl Fn(&[Ev]) -> bool) {
+        let deadline = Instant::now() + timeout;
+        let (lock, cv) = &*self.inner;
+        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if pred(&st.events) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(st);
+                panic!("not within {timeout:?}: {what}; events: {:#?}", self.summary());
+            }
+            st = cv.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
     pub fn summary(&self) -> Vec<String> {
         self.events().iter().map(|e| format!("{} op={} {}", e.name, e.op, e.payload)).collect()
     }
@@ -229,6 +247,19 @@ impl Recorder {
 
 // ---------------------------------------------------------------------------------
 // Operations
+
+/// A logged-in client (confidential, `extra` config keys added) with its recorder and
+/// the login's result; the emulator's request log is cleared.
+pub fn logged_in(emu: &Emulator, extra: Value) -> (Client, Recorder, Value) {
+    let rec = Recorder::new();
+    let client = new_client(&with(confidential(emu), extra), &rec);
+    let r = login(&client);
+    // The login's events may still be on their way: let them arrive before the test
+    // counts anything.
+    rec.wait_for("done", LONG);
+    emu.clear_requests();
+    (client, rec, r)
+}
 
 /// The result JSON of `op`, waiting up to `LONG`; panics when still pending.
 pub fn wait_result(client: &Client, op: u64) -> Value {
