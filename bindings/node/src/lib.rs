@@ -140,9 +140,10 @@ impl NativeClient {
         Ok(())
     }
 
+    /// `options_json`: the login options, or none (`{}`: JSON is strict, one value).
     #[napi]
     pub fn initiate_login(&self, env: Env, options_json: Option<String>) -> Result<String> {
-        self.client.initiate_login(options_json.as_deref().unwrap_or("")).or_throw(&env)
+        self.client.initiate_login(options_json.as_deref().unwrap_or("{}")).or_throw(&env)
     }
 
     #[napi]

@@ -121,7 +121,7 @@ def test_status_names_match_header_and_library() -> None:
         int(m.group(2)): m.group(1)
         for m in re.finditer(r"#define (WXA_(?:OK|PENDING|ERR_\w+)) (\d+)", _header_text())
     }
-    assert defined and defined == _errors.STATUS_NAMES
+    assert defined and defined == webex_auth.STATUS_NAMES == _errors.STATUS_NAMES
     assert _bindings.lib.wxa_status_name(len(defined)).decode() == "WXA_UNKNOWN_STATUS"
     assert _bindings.lib.wxa_status_name(-1).decode() == "WXA_UNKNOWN_STATUS"
 

@@ -14,6 +14,7 @@ from ._bindings import lib as _lib
 from ._client import Client
 from ._device import DeviceLogin
 from ._errors import (
+    STATUS_NAMES,
     CanceledError,
     ClientClosedError,
     ExpiredError,
@@ -47,6 +48,7 @@ __all__ = [
     "DeviceLogin",
     "EventHandler",
     "EVENT_NAMES",
+    "STATUS_NAMES",
     "create_jwt",
     "qr_code",
     "version",
