@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Mapping, Optional, Union
 
-from ._errors import InternalError
+from ._errors import InternalError, NotAuthorizedError
 from ._native import check_str, datetime_to_ms, dumps, ms_to_datetime
 
 __all__ = ["Token", "RedirectResult", "token_result", "redirect_result", "token_json"]
@@ -123,7 +123,10 @@ class RedirectResult:
 
 
 def token_result(result: Mapping[str, Any]) -> Token:
-    """The ``Token`` of a successful token operation's result."""
+    """The ``Token`` of a successful token operation's result. A result read after a
+    logout no longer holds the token (the library drops it): ``NotAuthorizedError``."""
+    if "access_token" not in result:
+        raise NotAuthorizedError("the token of this result was cleared by a logout before it was read")
     try:
         return Token.from_dict(result)
     except (TypeError, ValueError) as exc:
