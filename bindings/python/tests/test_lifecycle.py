@@ -13,7 +13,7 @@ import pytest
 
 import webex_auth as wa
 from webex_auth import _events
-from helpers import Recorder, client_config, login
+from helpers import Recorder, client_config
 
 
 def test_context_manager_returns_self_and_closes(emu) -> None:
