@@ -32,6 +32,12 @@ export interface ClientConfig {
   max_retries?: number;
   refresh_before_expiry_s?: number;
   login_ttl_s?: number;
+  /** Pending logins kept per client; the oldest is evicted beyond it. */
+  max_pending_logins?: number;
+  /** An HTTP(S) proxy URL for non-loopback requests, or "none". */
+  proxy?: string;
+  /** A PEM file of extra trusted root certificates. */
+  ca_file?: string;
   issuer?: string;
   guest_issuer?: string;
   guest_secret?: string;
@@ -184,7 +190,7 @@ export class Client extends EventEmitter {
   initiateLogin(opts?: LoginOptions): string;
   /** Rejects with StateMismatchError when the redirect's state does not match (nothing is sent). */
   handleRedirect(url: string | URL): Promise<RedirectResult>;
-  exchangeCode(code: string, verifier?: string | null): Promise<Token>;
+  exchangeCode(code: string, codeVerifier?: string | null): Promise<Token>;
   /** Forced refresh (single-flight). */
   refresh(): Promise<Token>;
   /** The token if valid for minValidS more seconds (default 0), else a refresh. */
@@ -258,24 +264,34 @@ export function qrCode(text: string, format?: 'utf8' | 'svg'): string;
 export function version(): string;
 /** The error class instance for a failure payload. */
 export function errorFromResult(result: Partial<FailureFields> & Record<string, unknown>): WebexAuthError;
-/** Status names by number (C-API.md). */
+/** Status names by number, as the engine names them: STATUS_NAMES[4] === 'WXA_ERR_OAUTH'. */
 export const STATUS_NAMES: readonly StatusName[];
+/** Event names (payload `type`) in number order from `done` (1), as the engine names them. */
+export const EVENT_NAMES: readonly ClientEventName[];
 
+/** An error's fields: the camelCase names, or the C/JSON snake_case ones. */
 export interface ErrorFields {
   status?: StatusName;
   error?: string | null;
+  errorDescription?: string | null;
   error_description?: string | null;
+  httpStatus?: number | null;
   http_status?: number | null;
+  trackingId?: string | null;
   tracking_id?: string | null;
 }
 
-/** Base of every error. */
+/**
+ * Base of every error. The subclass of a status is named by one rule: the status without
+ * WXA_ERR_, CamelCased, + "Error" (WXA_ERR_RATE_LIMITED: RateLimitedError); the same rule
+ * picks the OAuthError subclass of the server's `error` (invalid_grant: InvalidGrantError).
+ */
 export class WebexAuthError extends Error {
   constructor(message: string, fields?: ErrorFields);
   /** The C status name, e.g. "WXA_ERR_OAUTH". */
   status: StatusName;
-  /** The status number of C-API.md, or -1. */
-  readonly statusCode: number;
+  /** The status number of C-API.md (4 for WXA_ERR_OAUTH), or -1. */
+  code: number;
   /** The server's OAuth `error`, e.g. "invalid_grant". */
   error: string | null;
   errorDescription: string | null;

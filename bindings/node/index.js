@@ -30,128 +30,114 @@ function loadNative() {
 const native = loadNative();
 
 // ---------------------------------------------------------------------------------
-// Errors: one table per dimension (status, then OAuth `error` for WXA_ERR_OAUTH).
+// Names: the engine's own tables, read once from the addon.
 
-const STATUS_NAMES = Object.freeze([
-  'WXA_OK',
-  'WXA_PENDING',
-  'WXA_ERR_INVALID_ARGUMENT',
-  'WXA_ERR_STATE_MISMATCH',
-  'WXA_ERR_OAUTH',
-  'WXA_ERR_HTTP',
-  'WXA_ERR_NETWORK',
-  'WXA_ERR_TIMEOUT',
-  'WXA_ERR_RATE_LIMITED',
-  'WXA_ERR_EXPIRED',
-  'WXA_ERR_CANCELED',
-  'WXA_ERR_NOT_AUTHORIZED',
-  'WXA_ERR_UNKNOWN_OPERATION',
-  'WXA_ERR_INTERNAL',
-]);
+/** Status names by number: STATUS_NAMES[4] === 'WXA_ERR_OAUTH'. */
+const STATUS_NAMES = Object.freeze(
+  native.statusNames().reduce((names, { code, name }) => Object.assign(names, { [code]: name }), []),
+);
+/** Event names (the payload `type`) in number order, from `done` (1) on. */
+const EVENT_NAMES = Object.freeze(
+  native
+    .eventNames()
+    .sort((a, b) => a.code - b.code)
+    .map(({ name }) => name),
+);
+
+// ---------------------------------------------------------------------------------
+// Errors: one class per status and per OAuth `error` of PROTOCOL.md, found by one rule.
 
 /** Base of every error this package throws or rejects with. */
 class WebexAuthError extends Error {
   constructor(message, fields = {}) {
     super(message);
     /** The C status name, e.g. "WXA_ERR_OAUTH". */
-    this.status = fields.status || 'WXA_ERR_INTERNAL';
+    this.status = fields.status || new.target.status || 'WXA_ERR_INTERNAL';
+    /** Its number (4 for WXA_ERR_OAUTH), or -1 for a name this engine does not know. */
+    this.code = STATUS_NAMES.indexOf(this.status);
     /** The OAuth `error` code the server answered, e.g. "invalid_grant". */
     this.error = fields.error ?? null;
-    this.errorDescription = fields.error_description ?? fields.errorDescription ?? null;
-    this.httpStatus = fields.http_status ?? fields.httpStatus ?? null;
-    this.trackingId = fields.tracking_id ?? fields.trackingId ?? null;
-  }
-
-  /** The status number of C-API.md (e.g. 4 for WXA_ERR_OAUTH), or -1. */
-  get statusCode() {
-    return STATUS_NAMES.indexOf(this.status);
+    this.errorDescription = fields.errorDescription ?? fields.error_description ?? null;
+    this.httpStatus = fields.httpStatus ?? fields.http_status ?? null;
+    this.trackingId = fields.trackingId ?? fields.tracking_id ?? null;
   }
 }
 
-function defineError(name, Base, status) {
+function defineError(name, Base) {
   // A named class expression per error, so stacks and `err.constructor.name` read well.
-  const cls = {
-    [name]: class extends Base {
-      constructor(message, fields = {}) {
-        super(message, status && !fields.status ? { ...fields, status } : fields);
-      }
-    },
-  }[name];
+  const cls = { [name]: class extends Base {} }[name];
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   return cls;
 }
 Object.defineProperty(WebexAuthError.prototype, 'name', { value: 'WebexAuthError', writable: true, configurable: true });
 
-const InvalidArgumentError = defineError('InvalidArgumentError', WebexAuthError, 'WXA_ERR_INVALID_ARGUMENT');
-const ClientClosedError = defineError('ClientClosedError', InvalidArgumentError, 'WXA_ERR_INVALID_ARGUMENT');
-const StateMismatchError = defineError('StateMismatchError', WebexAuthError, 'WXA_ERR_STATE_MISMATCH');
-const OAuthError = defineError('OAuthError', WebexAuthError, 'WXA_ERR_OAUTH');
+const InvalidArgumentError = defineError('InvalidArgumentError', WebexAuthError);
+const ClientClosedError = defineError('ClientClosedError', InvalidArgumentError);
+const StateMismatchError = defineError('StateMismatchError', WebexAuthError);
+const OAuthError = defineError('OAuthError', WebexAuthError);
 const InvalidRequestError = defineError('InvalidRequestError', OAuthError);
 const InvalidClientError = defineError('InvalidClientError', OAuthError);
 const InvalidGrantError = defineError('InvalidGrantError', OAuthError);
 const UnauthorizedClientError = defineError('UnauthorizedClientError', OAuthError);
 const UnsupportedGrantTypeError = defineError('UnsupportedGrantTypeError', OAuthError);
 const InvalidScopeError = defineError('InvalidScopeError', OAuthError);
-const HttpError = defineError('HttpError', WebexAuthError, 'WXA_ERR_HTTP');
-const NetworkError = defineError('NetworkError', WebexAuthError, 'WXA_ERR_NETWORK');
-const TimeoutError = defineError('TimeoutError', WebexAuthError, 'WXA_ERR_TIMEOUT');
-const RateLimitedError = defineError('RateLimitedError', WebexAuthError, 'WXA_ERR_RATE_LIMITED');
-const ExpiredError = defineError('ExpiredError', WebexAuthError, 'WXA_ERR_EXPIRED');
-const CanceledError = defineError('CanceledError', WebexAuthError, 'WXA_ERR_CANCELED');
-const NotAuthorizedError = defineError('NotAuthorizedError', WebexAuthError, 'WXA_ERR_NOT_AUTHORIZED');
-const UnknownOperationError = defineError('UnknownOperationError', WebexAuthError, 'WXA_ERR_UNKNOWN_OPERATION');
-const InternalError = defineError('InternalError', WebexAuthError, 'WXA_ERR_INTERNAL');
+const HttpError = defineError('HttpError', WebexAuthError);
+const NetworkError = defineError('NetworkError', WebexAuthError);
+const TimeoutError = defineError('TimeoutError', WebexAuthError);
+const RateLimitedError = defineError('RateLimitedError', WebexAuthError);
+const ExpiredError = defineError('ExpiredError', WebexAuthError);
+const CanceledError = defineError('CanceledError', WebexAuthError);
+const NotAuthorizedError = defineError('NotAuthorizedError', WebexAuthError);
+const UnknownOperationError = defineError('UnknownOperationError', WebexAuthError);
+const InternalError = defineError('InternalError', WebexAuthError);
 
-const STATUS_CLASSES = Object.freeze({
-  WXA_ERR_INVALID_ARGUMENT: InvalidArgumentError,
-  WXA_ERR_STATE_MISMATCH: StateMismatchError,
-  WXA_ERR_OAUTH: OAuthError,
-  WXA_ERR_HTTP: HttpError,
-  WXA_ERR_NETWORK: NetworkError,
-  WXA_ERR_TIMEOUT: TimeoutError,
-  WXA_ERR_RATE_LIMITED: RateLimitedError,
-  WXA_ERR_EXPIRED: ExpiredError,
-  WXA_ERR_CANCELED: CanceledError,
-  WXA_ERR_NOT_AUTHORIZED: NotAuthorizedError,
-  WXA_ERR_UNKNOWN_OPERATION: UnknownOperationError,
-  WXA_ERR_INTERNAL: InternalError,
-});
+const ERROR_CLASSES = [
+  InvalidArgumentError, ClientClosedError, StateMismatchError, OAuthError, InvalidRequestError,
+  InvalidClientError, InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError,
+  InvalidScopeError, HttpError, NetworkError, TimeoutError, RateLimitedError, ExpiredError,
+  CanceledError, NotAuthorizedError, UnknownOperationError, InternalError,
+]; // prettier-ignore
 
-/** RFC 6749 5.2 error codes -> classes named like the Webex SDK's grant errors. */
-const OAUTH_ERROR_CLASSES = Object.freeze({
-  invalid_request: InvalidRequestError,
-  invalid_client: InvalidClientError,
-  invalid_grant: InvalidGrantError,
-  unauthorized_client: UnauthorizedClientError,
-  unsupported_grant_type: UnsupportedGrantTypeError,
-  invalid_scope: InvalidScopeError,
-});
+/**
+ * The rule: the `Base` subclass named after `words` ("RATE_LIMITED", "invalid_grant")
+ * joined, plus "Error", ignoring case (so OAUTH finds OAuthError); undefined if none.
+ */
+function classFor(words, Base) {
+  const key = `${words.replace(/_/g, '')}error`.toLowerCase();
+  return ERROR_CLASSES.find((cls) => cls.name.toLowerCase() === key && cls.prototype instanceof Base);
+}
+
+/** Status name -> class, for every error status the engine names that has a class. */
+const STATUS_CLASSES = {};
+for (const status of STATUS_NAMES) {
+  const cls = status.startsWith('WXA_ERR_') ? classFor(status.slice('WXA_ERR_'.length), WebexAuthError) : undefined;
+  if (cls) {
+    STATUS_CLASSES[status] = cls;
+    cls.status = status; // what `new cls(message)` defaults to
+  }
+}
+Object.freeze(STATUS_CLASSES);
+
+function classOf(status, error) {
+  const cls = STATUS_CLASSES[status] || WebexAuthError;
+  return cls === OAuthError && typeof error === 'string' ? classFor(error, OAuthError) || OAuthError : cls;
+}
 
 /** The error for a failure payload `{"ok":false,"status":...,"message":...}`. */
 function errorFromResult(result) {
-  const status = result && typeof result.status === 'string' ? result.status : 'WXA_ERR_INTERNAL';
-  let Cls = STATUS_CLASSES[status] || WebexAuthError;
-  if (status === 'WXA_ERR_OAUTH' && result.error && OAUTH_ERROR_CLASSES[result.error]) {
-    Cls = OAUTH_ERROR_CLASSES[result.error];
-  }
-  const message = (result && result.message) || status;
-  return new Cls(message, result || {});
+  const fields = result || {};
+  const status = typeof fields.status === 'string' ? fields.status : 'WXA_ERR_INTERNAL';
+  const Cls = classOf(status, fields.error);
+  return new Cls(fields.message || status, { ...fields, status });
 }
 
-// Must match WXA_ERROR_PREFIX in src/lib.rs.
-const NATIVE_ERROR_PREFIX = '\u0001wxa:';
-
+/** A thrown value as this package's error: the addon's errors get their class. */
 function translate(e) {
-  if (e && typeof e.message === 'string' && e.message.startsWith(NATIVE_ERROR_PREFIX)) {
-    let fields;
-    try {
-      fields = JSON.parse(e.message.slice(NATIVE_ERROR_PREFIX.length));
-    } catch {
-      fields = { status: 'WXA_ERR_INTERNAL', message: e.message.slice(NATIVE_ERROR_PREFIX.length) };
-    }
-    return errorFromResult(fields);
-  }
   if (e instanceof WebexAuthError) return e;
+  // The addon's errors (src/lib.rs) carry the status name and the other fields.
+  if (e instanceof Error && typeof e.status === 'string' && e.status.startsWith('WXA_')) {
+    return new (classOf(e.status, e.error))(e.message, e);
+  }
   // napi's own argument conversion errors (a number where a string was expected, ...).
   if (e && (e.code === 'InvalidArg' || e.code === 'StringExpected' || e.code === 'NumberExpected')) {
     return new InvalidArgumentError(e.message);
@@ -388,11 +374,11 @@ class Client extends EventEmitter {
     );
   }
 
-  exchangeCode(code, verifier) {
+  exchangeCode(code, codeVerifier) {
     return this.#operation(() => {
       checkString(code, 'code');
-      if (verifier !== undefined && verifier !== null) checkString(verifier, 'verifier');
-      return this.#native.exchangeCode(code, verifier ?? undefined);
+      if (codeVerifier !== undefined && codeVerifier !== null) checkString(codeVerifier, 'codeVerifier');
+      return this.#native.exchangeCode(code, codeVerifier ?? undefined);
     }, Token.fromResult);
   }
 
@@ -600,6 +586,7 @@ module.exports = {
   version,
   errorFromResult,
   STATUS_NAMES,
+  EVENT_NAMES,
   WebexAuthError,
   InvalidArgumentError,
   ClientClosedError,

@@ -8,29 +8,50 @@
 //! waiting for the JS thread itself. The thread-safe function is created unref'd (it
 //! does not keep the event loop alive); `index.js` refs it while operations are pending.
 //!
-//! Errors: an engine error is thrown as a JS `Error` whose message is
-//! `WXA_ERROR_PREFIX` + the failure JSON of PAYLOADS.md; `index.js` turns it into a
-//! `WebexAuthError` subclass.
+//! Errors: an engine error is thrown as a JS `Error` made here, carrying the fields
+//! every binding's errors have (`status`, `code`, `error`, `errorDescription`,
+//! `httpStatus`, `trackingId`); `index.js` gives it its `WebexAuthError` subclass.
+//! Status and event names are the engine's (`Status::ALL`, `EventType::ALL`).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use serde_json::Value;
 
 use webex_auth::{EventSink, EventType, Status as WxaStatus};
-
-/// Marks a thrown message as the engine's failure JSON (see `index.js`).
-const WXA_ERROR_PREFIX: &str = "\u{1}wxa:";
 
 /// `(payload JSON)` -> JS, not callee-handled (no error-first argument), weak (created
 /// unref'd: an idle client never keeps the event loop alive).
 type EventFn = ThreadsafeFunction<String, Unknown<'static>, String, napi::Status, false, true>;
 
-fn wxa_err(e: webex_auth::Error) -> napi::Error {
-    let json = Value::Object(e.to_json_fields()).to_string();
-    napi::Error::new(napi::Status::GenericFailure, format!("{WXA_ERROR_PREFIX}{json}"))
+/// The JS `Error` for an engine error: the message, and the fields as properties
+/// (`null` when the server did not tell them). Thrown as it is by napi.
+fn wxa_err(env: &Env, e: webex_auth::Error) -> napi::Error {
+    let build = || -> Result<napi::Error> {
+        let mut obj = env.create_error(napi::Error::from_reason(e.message()))?;
+        let server = e.server();
+        obj.set("status", e.status().name())?;
+        obj.set("code", e.status().code())?;
+        obj.set("error", server.error.as_deref())?;
+        obj.set("errorDescription", server.error_description.as_deref())?;
+        obj.set("httpStatus", server.http_status.map(u32::from))?;
+        obj.set("trackingId", server.tracking_id.as_deref())?;
+        Ok(napi::Error::from(obj.to_unknown()))
+    };
+    // Building the object fails only when the JS engine is failing itself.
+    build().unwrap_or_else(|fail| fail)
+}
+
+/// `.or_throw(&env)`: an engine result as a napi result that throws the engine's error.
+trait OrThrow<T> {
+    fn or_throw(self, env: &Env) -> Result<T>;
+}
+
+impl<T> OrThrow<T> for std::result::Result<T, webex_auth::Error> {
+    fn or_throw(self, env: &Env) -> Result<T> {
+        self.map_err(|e| wxa_err(env, e))
+    }
 }
 
 fn to_js_op(op: u64) -> i64 {
@@ -38,14 +59,19 @@ fn to_js_op(op: u64) -> i64 {
     op as i64
 }
 
-fn from_js_op(op: i64) -> Result<u64> {
+fn from_js_op(env: &Env, op: i64) -> Result<u64> {
     if op <= 0 {
-        return Err(wxa_err(webex_auth::Error::new(
-            WxaStatus::UnknownOperation,
-            format!("operation {op} is not an id"),
-        )));
+        let e = webex_auth::Error::new(WxaStatus::UnknownOperation, format!("operation {op} is not an id"));
+        return Err(wxa_err(env, e));
     }
     Ok(op as u64)
+}
+
+/// A number of the C API and its name.
+#[napi(object)]
+pub struct Named {
+    pub code: i32,
+    pub name: String,
 }
 
 /// What `handleRedirect` starts: the operation and the sanitized URL.
@@ -79,7 +105,7 @@ impl NativeClient {
     /// `config_json`: the engine's JSON config. `on_event(payloadJson)` receives every
     /// event on the JS thread (the payload carries `type` and `op`).
     #[napi(constructor)]
-    pub fn new(config_json: String, on_event: EventFn) -> Result<Self> {
+    pub fn new(env: Env, config_json: String, on_event: EventFn) -> Result<Self> {
         let events = Arc::new(Mutex::new(Events { tsfn: Some(on_event), referred: false }));
         let slot = Arc::clone(&events);
         let sink: EventSink = Arc::new(move |_kind: EventType, _op: u64, payload: &str| {
@@ -89,7 +115,7 @@ impl NativeClient {
                 let _ = f.call(payload.to_owned(), ThreadsafeFunctionCallMode::NonBlocking);
             }
         });
-        let client = webex_auth::Client::new(&config_json, Some(sink)).map_err(wxa_err)?;
+        let client = webex_auth::Client::new(&config_json, Some(sink)).or_throw(&env)?;
         Ok(NativeClient { client, events })
     }
 
@@ -114,70 +140,71 @@ impl NativeClient {
         Ok(())
     }
 
+    /// `options_json`: the login options, or none (`{}`: JSON is strict, one value).
     #[napi]
-    pub fn initiate_login(&self, options_json: Option<String>) -> Result<String> {
-        self.client.initiate_login(options_json.as_deref().unwrap_or("")).map_err(wxa_err)
+    pub fn initiate_login(&self, env: Env, options_json: Option<String>) -> Result<String> {
+        self.client.initiate_login(options_json.as_deref().unwrap_or("{}")).or_throw(&env)
     }
 
     #[napi]
-    pub fn handle_redirect(&self, url: String) -> Result<RedirectStart> {
-        let (op, clean_url) = self.client.handle_redirect(&url).map_err(wxa_err)?;
+    pub fn handle_redirect(&self, env: Env, url: String) -> Result<RedirectStart> {
+        let (op, clean_url) = self.client.handle_redirect(&url).or_throw(&env)?;
         Ok(RedirectStart { op: to_js_op(op), clean_url })
     }
 
     #[napi]
-    pub fn exchange_code(&self, code: String, verifier: Option<String>) -> Result<i64> {
-        self.client.exchange_code(&code, verifier.as_deref()).map(to_js_op).map_err(wxa_err)
+    pub fn exchange_code(&self, env: Env, code: String, code_verifier: Option<String>) -> Result<i64> {
+        self.client.exchange_code(&code, code_verifier.as_deref()).map(to_js_op).or_throw(&env)
     }
 
     #[napi]
-    pub fn refresh(&self) -> Result<i64> {
-        self.client.refresh().map(to_js_op).map_err(wxa_err)
+    pub fn refresh(&self, env: Env) -> Result<i64> {
+        self.client.refresh().map(to_js_op).or_throw(&env)
     }
 
     #[napi]
-    pub fn get_valid_token(&self, min_valid_s: u32) -> Result<i64> {
-        self.client.get_valid_token(min_valid_s).map(to_js_op).map_err(wxa_err)
+    pub fn get_valid_token(&self, env: Env, min_valid_s: u32) -> Result<i64> {
+        self.client.get_valid_token(min_valid_s).map(to_js_op).or_throw(&env)
     }
 
     #[napi]
-    pub fn client_credentials(&self) -> Result<i64> {
-        self.client.client_credentials().map(to_js_op).map_err(wxa_err)
+    pub fn client_credentials(&self, env: Env) -> Result<i64> {
+        self.client.client_credentials().map(to_js_op).or_throw(&env)
     }
 
     /// The token JSON, or `null` when the client has none.
     #[napi]
-    pub fn get_token(&self) -> Result<Option<String>> {
+    pub fn get_token(&self, env: Env) -> Result<Option<String>> {
         match self.client.get_token() {
             Ok(t) => Ok(Some(t)),
             Err(e) if e.status() == WxaStatus::NotAuthorized => Ok(None),
-            Err(e) => Err(wxa_err(e)),
+            Err(e) => Err(wxa_err(&env, e)),
         }
     }
 
     #[napi]
-    pub fn set_token(&self, token_json: String) -> Result<()> {
-        self.client.set_token(&token_json).map_err(wxa_err)
+    pub fn set_token(&self, env: Env, token_json: String) -> Result<()> {
+        self.client.set_token(&token_json).or_throw(&env)
     }
 
     #[napi]
-    pub fn logout(&self) -> Result<i64> {
-        self.client.logout().map(to_js_op).map_err(wxa_err)
+    pub fn logout(&self, env: Env) -> Result<i64> {
+        self.client.logout().map(to_js_op).or_throw(&env)
     }
 
     #[napi]
-    pub fn login_with_jwt(&self, jwt: String) -> Result<i64> {
-        self.client.login_with_jwt(&jwt).map(to_js_op).map_err(wxa_err)
+    pub fn login_with_jwt(&self, env: Env, jwt: String) -> Result<i64> {
+        self.client.login_with_jwt(&jwt).map(to_js_op).or_throw(&env)
     }
 
     #[napi]
-    pub fn start_device_login(&self) -> Result<i64> {
-        self.client.start_device_login().map(to_js_op).map_err(wxa_err)
+    pub fn start_device_login(&self, env: Env) -> Result<i64> {
+        self.client.start_device_login().map(to_js_op).or_throw(&env)
     }
 
     #[napi]
-    pub fn cancel(&self, op: i64) -> Result<()> {
-        self.client.cancel(from_js_op(op)?).map_err(wxa_err)
+    pub fn cancel(&self, env: Env, op: i64) -> Result<()> {
+        self.client.cancel(from_js_op(&env, op)?).or_throw(&env)
     }
 
     /// Cancels everything and returns once no event callback runs or will run; the
@@ -204,18 +231,30 @@ impl NativeClient {
 
 /// `wxa_create_jwt`: options JSON (C names or the Webex SDK's) -> compact HS256 JWS.
 #[napi]
-pub fn create_jwt(options_json: String) -> Result<String> {
-    webex_auth::create_jwt(&options_json).map_err(wxa_err)
+pub fn create_jwt(env: Env, options_json: String) -> Result<String> {
+    webex_auth::create_jwt(&options_json).or_throw(&env)
 }
 
 /// `wxa_qr_code`: `format` is `"utf8"` or `"svg"`.
 #[napi]
-pub fn qr_code(text: String, format: String) -> Result<String> {
-    webex_auth::qr_code(&text, &format).map_err(wxa_err)
+pub fn qr_code(env: Env, text: String, format: String) -> Result<String> {
+    webex_auth::qr_code(&text, &format).or_throw(&env)
 }
 
 /// The engine's version, e.g. `"0.1.0"`.
 #[napi]
 pub fn version() -> String {
     webex_auth::version().to_owned()
+}
+
+/// The status names by number (`WXA_OK` = 0, ...): the engine's own table.
+#[napi]
+pub fn status_names() -> Vec<Named> {
+    WxaStatus::ALL.iter().map(|s| Named { code: s.code(), name: s.name().to_owned() }).collect()
+}
+
+/// The event names (payload `type`) by number (`done` = 1, ...): the engine's own table.
+#[napi]
+pub fn event_names() -> Vec<Named> {
+    EventType::ALL.iter().map(|e| Named { code: *e as i32, name: e.name().to_owned() }).collect()
 }

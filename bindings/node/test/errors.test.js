@@ -59,7 +59,7 @@ test('InvalidGrantError (with tracking id and auth:error) after the refresh toke
     assert.ok(err instanceof wxa.OAuthError, 'a subclass of OAuthError');
     assert.equal(typeof err.trackingId, 'string');
     assert.ok(err.trackingId.length > 0);
-    assert.equal(err.statusCode, 4);
+    assert.equal(err.code, 4);
     assert.equal(authErrors.length, 1);
     assert.equal(authErrors[0].error, 'invalid_grant');
   }));

@@ -78,7 +78,7 @@ test('loginWithJwt with our createJwt and with a jsonwebtoken-made JWT (same cla
     assert.ok(reqs.every((r) => r.status === 200));
 
     // A JWT signed with the wrong key is refused by the emulator.
-    const forged = createJwt({ issuer: info.guest_issuer, secret: Buffer.from('wrong key 0123456789').toString('base64'), expires_in: 600 });
+    const forged = createJwt({ issuer: info.guest_issuer, secret: Buffer.from('not the emulator guest secret, 32+').toString('base64'), expires_in: 600 });
     const err = await client.loginWithJwt(forged).catch((e) => e);
     assert.ok(err instanceof wxa.WebexAuthError, String(err));
     assert.equal(err.httpStatus, 401);

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const t3: Token = await client.getValidToken(60);
   const t4: Token = await client.clientCredentials();
   const t5: Token = await client.exchangeCode('code', 'verifier');
-  const t6: Token = await client.loginWithJwt(createJwt({ issuer: 'i', secretId: 'c2VjcmV0', expiresIn: '1h', displayName: 'x' }));
+  const t6: Token = await client.loginWithJwt(createJwt({ issuer: 'i', secretId: 'YS1ndWVzdC1pc3N1ZXItc2VjcmV0LW9mLTMyLWJ5dGU=', expiresIn: '1h', displayName: 'x' }));
   void [t2, t3, t4, t5, t6];
   const saved: Token | null = client.token;
   if (saved) client.setToken(saved);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const jwt: string = createJwt({ issuer: 'i', secret: 'c2VjcmV0', expires_in: 60, display_name: 'n', subject: 's' });
+  const jwt: string = createJwt({ issuer: 'i', secret: 'YS1ndWVzdC1pc3N1ZXItc2VjcmV0LW9mLTMyLWJ5dGU=', expires_in: 60, display_name: 'n', subject: 's' });
   const svg: string = qrCode(jwt, 'svg');
   const v: string = version();
   void svg;

@@ -3,7 +3,6 @@ configs pointing at it, an event recorder."""
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import select
@@ -14,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 

@@ -103,7 +103,7 @@ def test_forged_state_is_refused_before_network(emu, make_client) -> None:
     forged = parts._replace(query=urllib.parse.urlencode(dict(q, state=forged_state))).geturl()
     with pytest.raises(wa.StateMismatchError) as info:
         c.handle_redirect(forged)
-    assert info.value.status == 3 and info.value.status_name == "WXA_ERR_STATE_MISMATCH"
+    assert info.value.code == 3 and info.value.status == "WXA_ERR_STATE_MISMATCH"
     missing = parts._replace(query=urllib.parse.urlencode({"code": q["code"]})).geturl()
     with pytest.raises(wa.StateMismatchError):
         c.handle_redirect(missing)
@@ -146,7 +146,7 @@ def test_error_redirect_becomes_oauth_error(emu, make_client) -> None:
     assert query(redirect).get("error") == "access_denied"
     with pytest.raises(wa.OAuthError) as info:
         c.handle_redirect(redirect)
-    assert info.value.error == "access_denied" and info.value.status == 4
+    assert info.value.error == "access_denied" and info.value.code == 4
     assert emu.requests("token") == []
 
 

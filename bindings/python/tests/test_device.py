@@ -86,7 +86,7 @@ def test_device_login_cancel(fast_emu) -> None:
         dl.cancel()
         with pytest.raises(wa.CanceledError) as info:
             dl.wait(timeout=10)
-        assert info.value.status == 10
+        assert info.value.code == 10
         events.wait_for("pollingCanceled")
         assert c.token is None
         dl.cancel()  # no-op once ended
@@ -113,7 +113,7 @@ def test_device_login_expires(fresh_emu) -> None:
         dl = c.start_device_login()
         with pytest.raises(wa.ExpiredError) as info:
             dl.wait(timeout=30)
-        assert info.value.status == 9
+        assert info.value.code == 9
         assert events.wait_for("authorizationFailure")["status"] == "WXA_ERR_EXPIRED"
 
 
@@ -122,7 +122,7 @@ def test_device_wait_timeout_cancels(fast_emu) -> None:
         events = Recorder()
         c.on("pollingCanceled", events)
         dl = c.start_device_login()
-        with pytest.raises(wa.RequestTimeoutError):
+        with pytest.raises(wa.TimeoutError):
             dl.wait(timeout=0.5)
         events.wait_for("pollingCanceled")
 

@@ -8,7 +8,13 @@ import json
 import logging
 import threading
 
-from webex_auth import _client as cm
+from webex_auth import _events as ev
+
+
+# wxa_event_type numbers, as the library names them.
+DONE = ev.EVENT_NUMBERS["done"]
+USER_CODE = ev.EVENT_NUMBERS["getUserCodeSuccess"]
+LOGOUT = ev.EVENT_NUMBERS["logout"]
 
 
 def done(op: int, ok: bool = True, **extra) -> bytes:
@@ -16,33 +22,33 @@ def done(op: int, ok: bool = True, **extra) -> bytes:
 
 
 def test_early_done_is_kept_for_the_waiter() -> None:
-    core = cm._Core(10_001)
-    core.dispatch(cm.EVENT_DONE, 7, done(7, access_token="a"))
+    core = ev.Core(10_001)
+    core.dispatch(DONE, 7, done(7, access_token="a"))
     waiter = core.claim(7)
     assert waiter.done is not None and waiter.done["access_token"] == "a"
     assert 7 not in core.waiters and 7 not in core.early
 
 
 def test_early_done_for_sync_wait() -> None:
-    core = cm._Core(10_002)
-    core.dispatch(cm.EVENT_DONE, 3, done(3))
+    core = ev.Core(10_002)
+    core.dispatch(DONE, 3, done(3))
     assert core.claim_sync(3) == {"type": "done", "op": 3, "ok": True}
     # a done that comes after the sync claim is dropped, not buffered
     assert core.claim_sync(4) is None and 4 in core.sync_running
-    core.dispatch(cm.EVENT_DONE, 4, done(4))
+    core.dispatch(DONE, 4, done(4))
     assert 4 not in core.early and 4 not in core.sync_running
 
 
 def test_early_buffer_is_bounded() -> None:
-    core = cm._Core(10_003)
-    for op in range(1, cm._EARLY_LIMIT + 50):
-        core.dispatch(cm.EVENT_DONE, op, done(op))
-    assert len(core.early) == cm._EARLY_LIMIT
-    assert 1 not in core.early and cm._EARLY_LIMIT + 49 in core.early
+    core = ev.Core(10_003)
+    for op in range(1, ev._EARLY_LIMIT + 50):
+        core.dispatch(DONE, op, done(op))
+    assert len(core.early) == ev._EARLY_LIMIT
+    assert 1 not in core.early and ev._EARLY_LIMIT + 49 in core.early
 
 
 def test_user_code_then_done_resolve_async_and_threads() -> None:
-    core = cm._Core(10_004)
+    core = ev.Core(10_004)
     waiter = core.claim(9)
     got = []
 
@@ -59,8 +65,8 @@ def test_user_code_then_done_resolve_async_and_threads() -> None:
         waiter.listen(loop, f_done, "done")
         threading.Thread(
             target=lambda: (
-                core.dispatch(cm.EVENT_USER_CODE, 9, json.dumps({"type": "getUserCodeSuccess", "op": 9, "userCode": "X"}).encode()),
-                core.dispatch(cm.EVENT_DONE, 9, done(9)),
+                core.dispatch(USER_CODE, 9, json.dumps({"type": "getUserCodeSuccess", "op": 9, "userCode": "X"}).encode()),
+                core.dispatch(DONE, 9, done(9)),
             )
         ).start()
         return await asyncio.wait_for(f_code, 5), await asyncio.wait_for(f_done, 5)
@@ -72,36 +78,36 @@ def test_user_code_then_done_resolve_async_and_threads() -> None:
 
 
 def test_shut_fails_waiters_and_refuses_new_ones() -> None:
-    core = cm._Core(10_005)
+    core = ev.Core(10_005)
     waiter = core.claim(1)
     core.shut()
     assert waiter.done is not None and waiter.done["status"] == "WXA_ERR_CANCELED"
     late = core.claim(2)
     assert late.done is not None and late.done["status"] == "WXA_ERR_CANCELED"
-    core.dispatch(cm.EVENT_DONE, 5, done(5))
+    core.dispatch(DONE, 5, done(5))
     assert core.early == {}
 
 
 def test_handler_errors_are_logged_and_others_still_run(caplog) -> None:
-    core = cm._Core(10_006)
+    core = ev.Core(10_006)
     seen = []
     core.handlers["logout"] = [lambda p: 1 / 0, seen.append]
     core.handlers["*"] = [seen.append]
     with caplog.at_level(logging.ERROR, logger="webex_auth"):
-        core.dispatch(11, 0, b'{"type":"logout"}')
+        core.dispatch(LOGOUT, 0, b'{"type":"logout"}')
     assert seen == [{"type": "logout"}, {"type": "logout"}]
     assert any("ZeroDivisionError" in r.getMessage() for r in caplog.records)
 
 
 def test_handlers_get_their_own_copy() -> None:
-    core = cm._Core(10_007)
+    core = ev.Core(10_007)
     seen = []
     core.handlers["logout"] = [lambda p: p.clear(), seen.append]
-    core.dispatch(11, 0, b'{"type":"logout"}')
+    core.dispatch(LOGOUT, 0, b'{"type":"logout"}')
     assert seen == [{"type": "logout"}]
 
 
 def test_trampoline_ignores_unknown_slab_index() -> None:
     # user_data that names no live client: dropped quietly, nothing raised into C
-    cm._on_event(987_654_321, cm.EVENT_DONE, 1, done(1))
-    cm._on_event(None, cm.EVENT_DONE, 1, None)
+    ev._on_event(987_654_321, DONE, 1, done(1))
+    ev._on_event(None, DONE, 1, None)

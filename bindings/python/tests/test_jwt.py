@@ -13,8 +13,9 @@ import webex_auth as wa
 
 jwt = pytest.importorskip("jwt", reason="PyJWT is needed to verify create_jwt (pip install pyjwt)")
 
-# The emulator's guest secret is short; PyJWT warns about it, which is not under test.
-pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key is")
+# A base64 guest secret of 32 bytes, the least HS256 allows (RFC 7518 3.2), for the
+# tests that stop before the library or never reach a server.
+SECRET = base64.b64encode(b"a-guest-issuer-secret-of-32-byte").decode()
 
 
 def guest(emu) -> tuple:
@@ -35,7 +36,7 @@ def test_create_jwt_verifies_with_pyjwt(emu) -> None:
     assert abs(claims["exp"] - (time.time() + 3600)) < 30
     # a wrong key must not verify
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, b"another key entirely", algorithms=["HS256"])
+        jwt.decode(token, b"another key entirely, 32 bytes long", algorithms=["HS256"])
 
 
 def test_create_jwt_defaults_and_expiry_forms(emu) -> None:
@@ -51,17 +52,17 @@ def test_create_jwt_defaults_and_expiry_forms(emu) -> None:
 
 def test_create_jwt_garbage() -> None:
     with pytest.raises(TypeError):
-        wa.create_jwt(issuer=None, secret="c2VjcmV0", expires_in=60)  # type: ignore[arg-type]
+        wa.create_jwt(issuer=None, secret=SECRET, expires_in=60)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        wa.create_jwt(issuer="i", secret=b"c2VjcmV0", expires_in=60)  # type: ignore[arg-type]
+        wa.create_jwt(issuer="i", secret=SECRET.encode(), expires_in=60)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        wa.create_jwt(issuer="", secret="c2VjcmV0", expires_in=60)
+        wa.create_jwt(issuer="", secret=SECRET, expires_in=60)
     with pytest.raises(ValueError):
-        wa.create_jwt(issuer="i", secret="c2VjcmV0", expires_in=0)
+        wa.create_jwt(issuer="i", secret=SECRET, expires_in=0)
     with pytest.raises(TypeError):
-        wa.create_jwt(issuer="i", secret="c2VjcmV0", expires_in=1.5)  # type: ignore[arg-type]
+        wa.create_jwt(issuer="i", secret=SECRET, expires_in=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        wa.create_jwt(issuer="i", secret="c2VjcmV0")  # type: ignore[call-arg]
+        wa.create_jwt(issuer="i", secret=SECRET)  # type: ignore[call-arg]
     with pytest.raises(wa.InvalidArgumentError):  # the library refuses it: not base64
         wa.create_jwt(issuer="i", secret="%%% not base64 %%%", expires_in=60)
 
@@ -79,7 +80,7 @@ def test_login_with_jwt_sync_and_async(emu, make_client) -> None:
 
 def test_login_with_bad_jwt(emu, make_client) -> None:
     c = make_client()
-    forged = wa.create_jwt(issuer="guest-issuer-id", secret=base64.b64encode(b"wrong secret").decode(), expires_in=60)
+    forged = wa.create_jwt(issuer="guest-issuer-id", secret=base64.b64encode(b"not the emulator guest secret, 32+").decode(), expires_in=60)
     with pytest.raises(wa.WebexAuthError) as info:
         c.login_with_jwt(forged)
     assert isinstance(info.value, (wa.HttpError, wa.OAuthError, wa.NotAuthorizedError))

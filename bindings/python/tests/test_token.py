@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import webex_auth as wa
 from webex_auth import Token
+from webex_auth._token import token_result
 
 
 def make() -> Token:
@@ -63,3 +65,12 @@ def test_naive_datetime_rejected_by_to_dict() -> None:
     t = dataclasses.replace(make(), expires_at=datetime(2030, 1, 1))
     with pytest.raises(ValueError):
         t.to_dict()
+
+
+def test_result_without_token_after_logout() -> None:
+    # A result kept by the library and read after a logout has lost its token fields.
+    with pytest.raises(wa.NotAuthorizedError):
+        token_result({"ok": True, "type": "done", "token_type": "Bearer", "expires_in": 60})
+    with pytest.raises(wa.InternalError):  # a token result that is malformed: a bug
+        token_result({"ok": True, "access_token": "", "expires_in": 60})
+    assert token_result({"ok": True, "access_token": "a", "expires_in": 60}).access_token == "a"

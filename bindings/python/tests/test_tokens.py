@@ -115,7 +115,7 @@ def test_not_authorized_without_token(make_client) -> None:
     c = make_client()
     with pytest.raises(wa.NotAuthorizedError) as info:
         c.refresh()
-    assert info.value.status == 11
+    assert info.value.code == 11
     with pytest.raises(wa.NotAuthorizedError):
         c.get_valid_token()
     with pytest.raises(wa.NotAuthorizedError):
@@ -131,7 +131,7 @@ def test_expired_refresh_token_is_invalid_grant(emu, make_client) -> None:
     emu.expire_refresh_tokens()
     with pytest.raises(wa.InvalidGrantError) as info:
         c.refresh()
-    assert info.value.error == "invalid_grant" and info.value.status_name == "WXA_ERR_OAUTH"
+    assert info.value.error == "invalid_grant" and info.value.status == "WXA_ERR_OAUTH"
 
 
 def test_wrong_secret_client_credentials(make_client) -> None:
@@ -147,7 +147,7 @@ def test_malformed_body_is_http_error(emu, make_client) -> None:
     emu.script("token", [{"status": 200, "body": "this is not json"}])
     with pytest.raises(wa.HttpError) as info:
         c.client_credentials()
-    assert info.value.status == 5
+    assert info.value.code == 5
     assert c.token is None
 
 
@@ -167,7 +167,7 @@ def test_rate_limited(emu, make_client) -> None:
     )
     with pytest.raises(wa.RateLimitedError) as info:
         c.client_credentials()
-    assert info.value.status == 8 and info.value.http_status == 429
+    assert info.value.code == 8 and info.value.http_status == 429
     assert len(emu.requests("token")) == 1  # no retry allowed
 
 
@@ -175,10 +175,10 @@ def test_engine_request_timeout(emu, make_client) -> None:
     c = make_client(timeout_ms=200, max_retries=0)
     emu.script("token", [{"status": 200, "body": "{}", "delay_ms": 3000}])
     start = time.monotonic()
-    with pytest.raises(wa.RequestTimeoutError) as info:
+    with pytest.raises(wa.TimeoutError) as info:
         c.client_credentials()
     assert time.monotonic() - start < 2.5
-    assert info.value.status == 7 and isinstance(info.value, TimeoutError)
+    assert info.value.code == 7 and isinstance(info.value, TimeoutError)
 
 
 def test_python_timeout_cancels_operation(emu, make_client) -> None:
@@ -187,7 +187,7 @@ def test_python_timeout_cancels_operation(emu, make_client) -> None:
     done = Recorder()
     c.on("done", done)
     start = time.monotonic()
-    with pytest.raises(wa.RequestTimeoutError):
+    with pytest.raises(wa.TimeoutError):
         c.client_credentials(timeout=0.3)
     assert time.monotonic() - start < 1.5
     # the operation was canceled, not left running
@@ -197,7 +197,7 @@ def test_python_timeout_cancels_operation(emu, make_client) -> None:
     async def main() -> None:
         await c.client_credentials_async(timeout=0.3)
 
-    with pytest.raises(wa.RequestTimeoutError):
+    with pytest.raises(wa.TimeoutError):
         asyncio.run(main())
 
 
@@ -207,7 +207,7 @@ def test_network_error_to_closed_port(make_client, emu) -> None:
     c = make_client(webex_api_url=base + "/v1", idbroker_url=base, max_retries=0)
     with pytest.raises(wa.NetworkError) as info:
         c.client_credentials(timeout=20)
-    assert info.value.status == 6
+    assert info.value.code == 6
     with pytest.raises(wa.NetworkError):
         asyncio.run(c.client_credentials_async(timeout=20))
 

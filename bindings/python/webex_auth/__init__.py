@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 from ._bindings import lib as _lib
-from ._client import EVENT_NAMES, Client, DeviceLogin, EventHandler, RedirectResult, Token
+from ._client import Client
+from ._device import DeviceLogin
 from ._errors import (
+    STATUS_NAMES,
     CanceledError,
     ClientClosedError,
     ExpiredError,
@@ -27,15 +29,17 @@ from ._errors import (
     NotAuthorizedError,
     OAuthError,
     RateLimitedError,
-    RequestTimeoutError,
     StateMismatchError,
+    TimeoutError,
     UnauthorizedClientError,
     UnknownOperationError,
     UnsupportedGrantTypeError,
     WebexAuthError,
 )
+from ._events import EVENT_NAMES, EventHandler
 from ._jwt import create_jwt
 from ._qr import qr_code
+from ._token import RedirectResult, Token
 
 __all__ = [
     "Client",
@@ -44,6 +48,7 @@ __all__ = [
     "DeviceLogin",
     "EventHandler",
     "EVENT_NAMES",
+    "STATUS_NAMES",
     "create_jwt",
     "qr_code",
     "version",
@@ -60,7 +65,7 @@ __all__ = [
     "InvalidScopeError",
     "HttpError",
     "NetworkError",
-    "RequestTimeoutError",
+    "TimeoutError",
     "RateLimitedError",
     "ExpiredError",
     "CanceledError",
@@ -69,10 +74,13 @@ __all__ = [
     "InternalError",
 ]
 
-__version__ = "0.1.0"
-
 
 def version() -> str:
     """The native library's version string (``wxa_version``)."""
     raw = _lib.wxa_version()
     return raw.decode("utf-8", "replace") if raw else ""
+
+
+#: The library's version (``wxa_version``): the package is built from the same tree,
+#: so this is the package's version too (a test compares it with the metadata).
+__version__ = version()

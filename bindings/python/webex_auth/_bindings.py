@@ -1,15 +1,17 @@
 """ctypes declarations (argtypes/restype) for every function of the C API.
 
-One declaration per function of ``include/webex_auth.h``; ``tests/test_bindings.py``
-diffs the names and arities against the header. Functions returning library-owned
-strings through ``char **`` use ``c_void_p`` so the pointer can be handed back to
-``wxa_string_free``. Nothing here converts or checks values: that is ``_client``'s job.
+One declaration per function of ``include/webex_auth.h``, with the header's own types
+(``int32_t`` -> ``c_int32``, ``uint64_t`` -> ``c_uint64``, ...); ``tests/test_bindings.py``
+parses the header and compares every argument and return type. Functions returning
+library-owned strings through ``char **`` use ``c_void_p`` so the pointer can be handed
+back to ``wxa_string_free``. Nothing here checks values: that is ``_native``'s job.
 """
 
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_char_p, c_int, c_uint32, c_uint64, c_void_p
+import itertools
+from ctypes import POINTER, c_char_p, c_int32, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._ffi import load_library
@@ -22,12 +24,13 @@ __all__ = [
     "wxa_op",
     "wxa_event_type",
     "wxa_event_fn",
+    "library_names",
     "take_string",
 ]
 
-wxa_status = c_int
+wxa_status = c_int32
 wxa_op = c_uint64
-wxa_event_type = c_int
+wxa_event_type = c_int32
 wxa_client_p = c_void_p  # opaque wxa_client *
 _out_str = POINTER(c_void_p)  # char ** (owned string out-parameter)
 
@@ -96,6 +99,21 @@ def _missing(name: str) -> Callable[..., Any]:
 
 lib = _Lib(load_library())
 MISSING: List[str] = lib.missing
+
+
+def library_names(name_of: Callable[[int], Optional[bytes]], first: int, unknown: str) -> Dict[int, str]:
+    """``{number: name}`` as the library names its numbers (``wxa_status_name``,
+    ``wxa_event_name``), from ``first`` up to the first number it calls ``unknown``:
+    the one table of names is the library's, and a number a newer library adds is
+    known here without a package update."""
+    names: Dict[int, str] = {}
+    for number in itertools.count(first):
+        raw = name_of(number)
+        name = raw.decode("ascii") if raw else unknown
+        if name == unknown:
+            return names
+        names[number] = name
+    raise AssertionError("unreachable")  # pragma: no cover - count() never ends
 
 
 def take_string(ptr: Optional[int]) -> Optional[str]:

@@ -1,14 +1,18 @@
 """Exceptions: ``WebexAuthError`` and one subclass per ``wxa_status``.
 
-The status numbers and names are fixed by C-API.md; ``STATUS_CLASSES`` is the single
-table mapping them to classes, and ``OAUTH_ERROR_CLASSES`` refines ``WXA_ERR_OAUTH`` by
-the server's ``error`` field. Building an error from a C status or a result payload
-happens here; calling C does not.
+The status names and numbers are the library's (``wxa_status_name``), read at import.
+Which class a status raises follows one rule, also used for the OAuth ``error`` of
+``WXA_ERR_OAUTH``: the words of the name, joined, plus ``Error``, compared ignoring case
+(``WXA_ERR_RATE_LIMITED`` -> ``RateLimitedError``, ``WXA_ERR_OAUTH`` -> ``OAuthError``,
+``invalid_grant`` -> ``InvalidGrantError``). Calling C is not this module's job.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Type
+import builtins
+from typing import Any, ClassVar, Dict, Mapping, Optional, Type, TypeVar
+
+from ._bindings import lib, library_names
 
 __all__ = [
     "WebexAuthError",
@@ -24,7 +28,7 @@ __all__ = [
     "InvalidScopeError",
     "HttpError",
     "NetworkError",
-    "RequestTimeoutError",
+    "TimeoutError",
     "RateLimitedError",
     "ExpiredError",
     "CanceledError",
@@ -32,93 +36,79 @@ __all__ = [
     "UnknownOperationError",
     "InternalError",
     "STATUS_NAMES",
+    "STATUS_NUMBERS",
     "STATUS_CLASSES",
-    "OAUTH_ERROR_CLASSES",
+    "class_for",
     "error_from_result",
     "error_for_status",
+    "result_or_raise",
 ]
 
-# The ABI's numbers (C-API.md "Status codes"). Never renumbered; new ones appended.
-STATUS_NAMES: Dict[int, str] = {
-    0: "WXA_OK",
-    1: "WXA_PENDING",
-    2: "WXA_ERR_INVALID_ARGUMENT",
-    3: "WXA_ERR_STATE_MISMATCH",
-    4: "WXA_ERR_OAUTH",
-    5: "WXA_ERR_HTTP",
-    6: "WXA_ERR_NETWORK",
-    7: "WXA_ERR_TIMEOUT",
-    8: "WXA_ERR_RATE_LIMITED",
-    9: "WXA_ERR_EXPIRED",
-    10: "WXA_ERR_CANCELED",
-    11: "WXA_ERR_NOT_AUTHORIZED",
-    12: "WXA_ERR_UNKNOWN_OPERATION",
-    13: "WXA_ERR_INTERNAL",
-}
-_STATUS_NUMBERS: Dict[str, int] = {name: num for num, name in STATUS_NAMES.items()}
+#: ``{number: "WXA_..."}`` for every status the loaded library knows.
+STATUS_NAMES: Dict[int, str] = library_names(lib.wxa_status_name, 0, "WXA_UNKNOWN_STATUS")
+#: ``{"WXA_...": number}``, the other way round.
+STATUS_NUMBERS: Dict[str, int] = {name: number for number, name in STATUS_NAMES.items()}
+_ERROR_PREFIX = "WXA_ERR_"
 
 
 class WebexAuthError(Exception):
     """Base of every error raised by ``webex_auth``.
 
-    Attributes: ``status`` (the ``wxa_status`` number, or ``None`` when unknown),
-    ``status_name`` (``"WXA_ERR_OAUTH"``), ``message``, and when the server told them
-    ``http_status``, ``tracking_id``, ``error`` and ``error_description``.
+    The same fields as every binding's errors: ``status`` (the name, ``"WXA_ERR_OAUTH"``),
+    ``code`` (its number, ``None`` for a name this library does not know), ``message``,
+    and when the server told them ``error``, ``error_description``, ``http_status``,
+    ``tracking_id``.
     """
+
+    #: The status a class stands for, filled in below by the naming rule.
+    default_status: ClassVar[Optional[str]] = None
 
     def __init__(
         self,
         message: str,
         *,
-        status: Optional[int] = None,
-        status_name: Optional[str] = None,
-        http_status: Optional[int] = None,
-        tracking_id: Optional[str] = None,
+        status: Optional[str] = None,
+        code: Optional[int] = None,
         error: Optional[str] = None,
         error_description: Optional[str] = None,
+        http_status: Optional[int] = None,
+        tracking_id: Optional[str] = None,
     ) -> None:
         # One positional argument only: some bases (OSError via TimeoutError) give
         # two or more positional arguments a meaning of their own.
         super().__init__(message)
-        if status_name is None and status is not None:
-            status_name = STATUS_NAMES.get(status, "WXA_UNKNOWN_STATUS")
-        if status is None and status_name is not None:
-            status = _STATUS_NUMBERS.get(status_name)
+        if status is None:
+            status = STATUS_NAMES.get(code, "WXA_UNKNOWN_STATUS") if code is not None else self.default_status
+        if code is None and status is not None:
+            code = STATUS_NUMBERS.get(status)
         self.message = message
         self.status = status
-        self.status_name = status_name
-        self.http_status = http_status
-        self.tracking_id = tracking_id
+        self.code = code
         self.error = error
         self.error_description = error_description
+        self.http_status = http_status
+        self.tracking_id = tracking_id
 
     def __str__(self) -> str:
-        parts = [self.message]
-        extra = []
-        if self.status_name:
-            extra.append(self.status_name)
+        extra = [self.status] if self.status else []
         if self.error:
             extra.append(f"error={self.error}")
         if self.http_status is not None:
             extra.append(f"http_status={self.http_status}")
         if self.tracking_id:
             extra.append(f"tracking_id={self.tracking_id}")
-        if extra:
-            parts.append("(" + ", ".join(extra) + ")")
-        return " ".join(parts)
+        return f"{self.message} ({', '.join(extra)})" if extra else self.message
 
-    def __reduce__(self) -> Any:  # keep the attributes through pickling
-        return (_rebuild, (type(self), self.message, self._fields()))
-
-    def _fields(self) -> Dict[str, Any]:
-        return {
+    def __reduce__(self) -> Any:  # keep the fields through pickling
+        fields = {
             "status": self.status,
-            "status_name": self.status_name,
-            "http_status": self.http_status,
-            "tracking_id": self.tracking_id,
+            "code": self.code,
             "error": self.error,
             "error_description": self.error_description,
+            "http_status": self.http_status,
+            "tracking_id": self.tracking_id,
         }
+        return (_rebuild, (type(self), self.message, fields))
 
 
 def _rebuild(cls: Type[WebexAuthError], message: str, fields: Dict[str, Any]) -> WebexAuthError:
@@ -175,9 +165,10 @@ class NetworkError(WebexAuthError):
     """``WXA_ERR_NETWORK``: connection, TLS or I/O failure."""
 
 
-class RequestTimeoutError(WebexAuthError, TimeoutError):
-    """``WXA_ERR_TIMEOUT``: a request or the operation timed out (also a builtin
-    ``TimeoutError``). Raised too when a blocking call's ``timeout=`` passes; the
+class TimeoutError(WebexAuthError, builtins.TimeoutError):
+    """``WXA_ERR_TIMEOUT``: a request or the operation timed out. Also the builtin
+    ``TimeoutError``, so ``except TimeoutError`` catches it whether or not it was
+    imported from here. Raised too when a blocking call's ``timeout=`` passes; the
     operation is then canceled."""
 
 
@@ -205,36 +196,40 @@ class InternalError(WebexAuthError):
     """``WXA_ERR_INTERNAL``: a bug in the library (a caught panic)."""
 
 
-# The one mapping table: status name -> class.
-STATUS_CLASSES: Dict[str, Type[WebexAuthError]] = {
-    "WXA_ERR_INVALID_ARGUMENT": InvalidArgumentError,
-    "WXA_ERR_STATE_MISMATCH": StateMismatchError,
-    "WXA_ERR_OAUTH": OAuthError,
-    "WXA_ERR_HTTP": HttpError,
-    "WXA_ERR_NETWORK": NetworkError,
-    "WXA_ERR_TIMEOUT": RequestTimeoutError,
-    "WXA_ERR_RATE_LIMITED": RateLimitedError,
-    "WXA_ERR_EXPIRED": ExpiredError,
-    "WXA_ERR_CANCELED": CanceledError,
-    "WXA_ERR_NOT_AUTHORIZED": NotAuthorizedError,
-    "WXA_ERR_UNKNOWN_OPERATION": UnknownOperationError,
-    "WXA_ERR_INTERNAL": InternalError,
-}
-
-OAUTH_ERROR_CLASSES: Dict[str, Type[OAuthError]] = {
-    "invalid_request": InvalidRequestError,
-    "invalid_client": InvalidClientError,
-    "invalid_grant": InvalidGrantError,
-    "unauthorized_client": UnauthorizedClientError,
-    "unsupported_grant_type": UnsupportedGrantTypeError,
-    "invalid_scope": InvalidScopeError,
+E = TypeVar("E", bound=WebexAuthError)
+_CLASSES: Dict[str, Type[WebexAuthError]] = {
+    obj.__name__.lower(): obj
+    for obj in list(globals().values())
+    if isinstance(obj, type) and issubclass(obj, WebexAuthError) and obj.__module__ == __name__
 }
 
 
-def _class_for(status_name: str, error: Optional[str]) -> Type[WebexAuthError]:
-    cls = STATUS_CLASSES.get(status_name, WebexAuthError)
+def class_for(words: str, base: Type[E]) -> Optional[Type[E]]:
+    """The rule: the ``base`` subclass of this module named ``words`` (``RATE_LIMITED``,
+    ``invalid_grant``) joined, plus ``Error``, ignoring case; ``None`` when none is."""
+    cls = _CLASSES.get(words.replace("_", "").lower() + "error")
+    return cls if cls is not None and issubclass(cls, base) else None
+
+
+def _status_classes() -> Dict[str, Type[WebexAuthError]]:
+    found: Dict[str, Type[WebexAuthError]] = {}
+    for name in STATUS_NAMES.values():
+        cls = class_for(name[len(_ERROR_PREFIX) :], WebexAuthError) if name.startswith(_ERROR_PREFIX) else None
+        if cls is not None:
+            found[name] = cls
+            cls.default_status = name
+    return found
+
+
+#: ``{status name: class}`` for every error status of the loaded library that has a
+#: class (a status a newer library adds and this package lacks raises ``WebexAuthError``).
+STATUS_CLASSES: Dict[str, Type[WebexAuthError]] = _status_classes()
+
+
+def _class_of(status: str, error: Optional[str]) -> Type[WebexAuthError]:
+    cls = STATUS_CLASSES.get(status, WebexAuthError)
     if cls is OAuthError and error:
-        cls = OAUTH_ERROR_CLASSES.get(error, OAuthError)
+        return class_for(error, OAuthError) or OAuthError
     return cls
 
 
@@ -248,25 +243,26 @@ def _opt_str(value: Any) -> Optional[str]:
 
 def error_from_result(result: Mapping[str, Any]) -> WebexAuthError:
     """The exception for a failed result or failure event payload (``"ok": false``)."""
-    status_name = _opt_str(result.get("status")) or "WXA_ERR_INTERNAL"
+    status = _opt_str(result.get("status")) or "WXA_ERR_INTERNAL"
     error = _opt_str(result.get("error"))
-    message = _opt_str(result.get("message")) or status_name
-    cls = _class_for(status_name, error)
-    return cls(
-        message,
-        status_name=status_name,
-        http_status=_opt_int(result.get("http_status")),
-        tracking_id=_opt_str(result.get("tracking_id")),
+    return _class_of(status, error)(
+        _opt_str(result.get("message")) or status,
+        status=status,
         error=error,
         error_description=_opt_str(result.get("error_description")),
+        http_status=_opt_int(result.get("http_status")),
+        tracking_id=_opt_str(result.get("tracking_id")),
     )
 
 
-def error_for_status(
-    status: int, message: Optional[str], status_name: Optional[str] = None
-) -> WebexAuthError:
+def error_for_status(code: int, message: Optional[str]) -> WebexAuthError:
     """The exception for a status a C function returned, with ``wxa_last_error()``."""
-    if status_name is None:
-        status_name = STATUS_NAMES.get(status, "WXA_UNKNOWN_STATUS")
-    cls = _class_for(status_name, None)
-    return cls(message or status_name, status=status, status_name=status_name)
+    status = STATUS_NAMES.get(code, "WXA_UNKNOWN_STATUS")
+    return _class_of(status, None)(message or status, status=status, code=code)
+
+
+def result_or_raise(result: Dict[str, Any]) -> Dict[str, Any]:
+    """``result`` when it says ``"ok": true``; else its exception is raised."""
+    if result.get("ok") is True:
+        return result
+    raise error_from_result(result)

@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from ._bindings import lib, take_string
-from ._errors import STATUS_NAMES, WebexAuthError, error_for_status
+from ._errors import STATUS_NUMBERS, InternalError, WebexAuthError, error_for_status
 
 __all__ = [
     "OK",
     "PENDING",
+    "NOT_AUTHORIZED",
     "check_str",
     "check_opt_str",
     "check_timeout",
@@ -29,8 +30,9 @@ __all__ = [
     "ms_to_datetime",
 ]
 
-OK = 0
-PENDING = 1
+OK = STATUS_NUMBERS["WXA_OK"]
+PENDING = STATUS_NUMBERS["WXA_PENDING"]
+NOT_AUTHORIZED = STATUS_NUMBERS["WXA_ERR_NOT_AUTHORIZED"]
 _UINT32_MAX = 2**32 - 1
 
 
@@ -85,12 +87,7 @@ def raise_for(status: int) -> WebexAuthError:
     """The exception for a failed call; must run right after it, on the same thread
     (``wxa_last_error`` is per thread and reset by the next ``wxa_`` call)."""
     raw = lib.wxa_last_error()
-    message = raw.decode("utf-8", "replace") if raw else None
-    name = STATUS_NAMES.get(status)
-    if name is None:
-        got = lib.wxa_status_name(status)
-        name = got.decode("ascii", "replace") if got else "WXA_UNKNOWN_STATUS"
-    return error_for_status(status, message, name)
+    return error_for_status(status, raw.decode("utf-8", "replace") if raw else None)
 
 
 def call_string_out(fn: Callable[..., int], *args: Any) -> str:
@@ -101,7 +98,7 @@ def call_string_out(fn: Callable[..., int], *args: Any) -> str:
         raise raise_for(status)
     text = take_string(out.value)
     if text is None:
-        raise error_for_status(13, f"{getattr(fn, '__name__', 'call')} returned no string")
+        raise InternalError(f"{getattr(fn, '__name__', 'call')} returned no string")
     return text
 
 
