@@ -20,6 +20,9 @@
 #   SECONDS_PER_ROW [1] for the throughput rows  IN_FLIGHT [8]  DELAY_MS [200]
 #   VALID_COUNT [10000]  CLIENTS [100000] for the memory figure  COLD_RUNS [5] per round
 #   SERVER_CPU [0]  DRIVER_CPU [1]  CARGO_TARGET_DIR [<repo>/target]  CC [cc]
+#   PRIORITY [normal]: "rt" runs server and drivers SCHED_FIFO 1 (chrt; needs root). On a
+#     machine busy with other work, CFS starves the busy-polling curl_multi loop far more
+#     than the engine, whose threads sleep and wake: rt makes both sides comparable again.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +43,7 @@ CLIENTS=${CLIENTS:-100000}
 COLD_RUNS=${COLD_RUNS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 DRIVER_CPU=${DRIVER_CPU:-1}
+PRIORITY=${PRIORITY:-normal}
 
 CHECK=0
 PROFILE=0
@@ -67,6 +71,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get install -y "${missing[@]}" >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${missing[@]}" >/dev/null; }
 fi
+PRIO=()
+if [ "$PRIORITY" = rt ]; then
+    if chrt -f 1 true 2>/dev/null; then PRIO=(chrt -f 1); else log "warning: chrt -f 1 refused; running at normal priority"; PRIORITY=normal; fi
+fi
 if [ "$(nproc)" -lt 2 ] || ! taskset -c "$DRIVER_CPU" true 2>/dev/null; then
     log "warning: CPU $DRIVER_CPU is not available; the split layout needs 2 CPUs (set SERVER_CPU/DRIVER_CPU)"
 fi
@@ -92,13 +100,18 @@ stop_server() {
     SRV_PID=
 }
 trap stop_server EXIT
-coproc TOKSRV { exec taskset -c "$SERVER_CPU" "$BIN/token_server" 0; }
+coproc TOKSRV { exec "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/token_server" 0; }
 SRV_PID=$TOKSRV_PID
 read -r -t 10 -u "${TOKSRV[0]}" PORT || { log "the token server did not start"; exit 1; }
 BASE=http://127.0.0.1:$PORT
 log "token server on $BASE (pid $SRV_PID, CPU $SERVER_CPU)"
 
-on_cpu() { local cpu=$1; shift; taskset -c "$cpu" "$@"; }
+on_cpu() { local cpu=$1; shift; "${PRIO[@]}" taskset -c "$cpu" "$@"; }
+
+# Both sides must sign the same bytes (header, claims, key): compare one JWT each,
+# again if a second boundary fell between them.
+same_jwt() { [ "$("$BIN/raw_driver" jwt-print)" = "$("$BIN/engine_driver" jwt-print)" ]; }
+same_jwt || same_jwt || { log "raw and engine JWTs differ: the jwt row would compare different work"; exit 1; }
 
 # --- profile mode ------------------------------------------------------------------------
 if [ "$PROFILE" = 1 ]; then
@@ -200,7 +213,7 @@ dirty=$(cd "$ROOT" && git status --porcelain --untracked-files=no -- src 2>/dev/
 RESULTS=$OUT/results.md
 awk -F'\t' -v rounds="$ROUNDS" -v n="$N" -v k="$IN_FLIGHT" -v delay="$DELAY_MS" -v count="$VALID_COUNT" \
     -v commit="$commit" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v host="$(uname -srm), $(nproc) CPUs" \
-    -v scpu="$SERVER_CPU" -v dcpu="$DRIVER_CPU" -v lb="$load_before" -v la="$load_after" -v secs="$elapsed" '
+    -v scpu="$SERVER_CPU" -v dcpu="$DRIVER_CPU" -v prio="$PRIORITY" -v lb="$load_before" -v la="$load_after" -v secs="$elapsed" '
 function field(line, key,   i, m, kv) {
     m = split(line, kv, " ")
     for (i = 1; i <= m; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2) + 0
@@ -237,7 +250,7 @@ function lat(title, row, target,   r, e) {
 END {
     missed = 0
     printf "# webex-auth next to its raw limits\n\n"
-    printf "%s, engine at %s, %s. Token server on CPU %s, drivers on CPU %s (\"same CPU\": both on CPU %s). ", when, commit, host, scpu, dcpu, scpu
+    printf "%s, engine at %s, %s. Token server on CPU %s, drivers on CPU %s (\"same CPU\": both on CPU %s), %s priority. ", when, commit, host, scpu, dcpu, scpu, prio == "rt" ? "SCHED_FIFO" : "normal"
     printf "Best of %d interleaved rounds per row; %d sequential requests per latency row. Load average before/after: %s / %s. Run took %d s.\n\n", rounds, n, lb, la, secs
     printf "| what | raw limit | webex-auth | ratio | target | met |\n|---|---|---|---|---|---|\n"
     lat("code exchange p50, C ABI, sequential (libcurl easy handle, keep-alive)", "exchange", 1.20)

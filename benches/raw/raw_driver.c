@@ -10,6 +10,7 @@
  *                                       OpenSSL HMAC-SHA256 (key set once), base64url:
  *                                       ops/s; also with the one-shot HMAC() call
  *   raw_driver delayed  BASE DELAY_MS   one POST answered DELAY_MS late: elapsed ms
+ *   raw_driver jwt-print                one JWT, to check it is the engine's, byte for byte
  *
  * BASE is the token server, e.g. http://127.0.0.1:40123; requests go to
  * BASE/v1/access_token (BASE/delay/<ms>/v1/access_token for `delayed`). Every answer
@@ -281,9 +282,22 @@ static int delayed(const char *base, int delay_ms) {
     return 0;
 }
 
+/* One JWT on stdout, keyed like the loop: bench.sh checks it equals the engine's. */
+static int jwt_print(void) {
+    static const char secret_b64[] = JWT_SECRET_B64;
+    unsigned char key[64];
+    int key_len = EVP_DecodeBlock(key, (const unsigned char *)secret_b64, (int)strlen(secret_b64));
+    for (size_t i = sizeof secret_b64 - 1; i > 0 && secret_b64[i - 1] == '='; i--) key_len--;
+    char jws[512];
+    if (!sign_one(NULL, key, key_len, jws)) return 1;
+    puts(jws);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "jwt-print")) return jwt_print();
     if (argc < 3) {
-        fprintf(stderr, "usage: %s exchange|refresh|multi|jwt|delayed ...\n", argv[0]);
+        fprintf(stderr, "usage: %s exchange|refresh|multi|jwt|delayed|jwt-print ...\n", argv[0]);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
