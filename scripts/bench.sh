@@ -20,6 +20,7 @@
 #   SECONDS_PER_ROW [1] for the throughput rows  IN_FLIGHT [8]  DELAY_MS [200]
 #   VALID_COUNT [10000]  CLIENTS [100000] for the memory figure  COLD_RUNS [5] per round
 #   SERVER_CPU [0]  DRIVER_CPU [1]  CARGO_TARGET_DIR [<repo>/target]  CC [cc]
+#   PROFILE_N [20000] exchanges profiled  KEEP_PERF_DATA [0]: 1 keeps target/bench/profile/*.data
 #   PRIORITY [normal]: "rt" runs server and drivers SCHED_FIFO 1 (chrt; needs root). On a
 #     machine busy with other work, CFS starves the busy-polling curl_multi loop far more
 #     than the engine, whose threads sleep and wake: rt makes both sides comparable again.
@@ -110,7 +111,7 @@ on_cpu() { local cpu=$1; shift; "${PRIO[@]}" taskset -c "$cpu" "$@"; }
 
 # Both sides must sign the same bytes (header, claims, key): compare one JWT each,
 # again if a second boundary fell between them.
-same_jwt() { [ "$("$BIN/raw_driver" jwt-print)" = "$("$BIN/engine_driver" jwt-print)" ]; }
+same_jwt() { [ "$("$BIN/raw_driver" jwt-print)" = "$("$BIN/jwt_create" print)" ]; }
 same_jwt || same_jwt || { log "raw and engine JWTs differ: the jwt row would compare different work"; exit 1; }
 
 # --- profile mode ------------------------------------------------------------------------
@@ -124,7 +125,8 @@ if [ "$PROFILE" = 1 ]; then
     PERIOD_NS=${PERIOD_NS:-200000}
     profile_run() {
         local name=$1 ops=$2; shift 2
-        log "perf record: $name ($ops operations)"
+        log "perf record: $name$( [ "$ops" != 0 ] && echo " ($ops operations)")"
+        rm -f "$PROF/$name.data" "$PROF/$name.data.old"
         on_cpu "$DRIVER_CPU" perf record -q -e cpu-clock -c "$PERIOD_NS" --call-graph dwarf,32768 \
             -o "$PROF/$name.data" -- "$@" >"$PROF/$name.out"
         perf report -i "$PROF/$name.data" --stdio --no-children --percent-limit 0.5 \
@@ -140,9 +142,9 @@ if [ "$PROFILE" = 1 ]; then
         fi
     }
     # Operation counts: the sequential run does WARMUP + N; the 8-in-flight run prints its own.
-    PN=${PROFILE_N:-40000}
+    PN=${PROFILE_N:-20000}
     profile_run exchange $((PN + 500)) "$BIN/engine_driver" exchange "$BASE" "$PN" 500
-    profile_run multi 0 "$BIN/engine_driver" multi "$BASE" "$IN_FLIGHT" 4
+    profile_run multi 0 "$BIN/engine_driver" multi "$BASE" "$IN_FLIGHT" 2
     mops=$(sed -n 's/.*total_ops=\([0-9]*\).*/\1/p' "$PROF/multi.out")
     if [ -f "$PROF/multi.folded" ] && [ -n "$mops" ]; then
         python3 "$ROOT/benches/raw/profile_groups.py" "$PROF/multi.folded" "$mops" >"$PROF/multi.groups.txt"
@@ -153,6 +155,8 @@ if [ "$PROFILE" = 1 ]; then
     jops=$(awk '{ printf "%d", $1 * 2 }' "$PROF/jwt.out")
     [ -f "$PROF/jwt.folded" ] && python3 "$ROOT/benches/raw/profile_groups.py" "$PROF/jwt.folded" "$jops" >"$PROF/jwt.groups.txt"
     profile_run valid_token "$VALID_COUNT" "$BIN/engine_driver" validtoken "$BASE" "$VALID_COUNT" "$DELAY_MS"
+    # perf.data with DWARF stacks is ~20 MB per second of samples: kept only on request.
+    [ "${KEEP_PERF_DATA:-0}" = 1 ] || rm -f "$PROF"/*.data "$PROF"/*.data.old
     log "reports in $PROF: *.groups.txt, *.self.txt, *.inclusive.txt, *.svg ($(( $(date +%s) - started )) s)"
     exit 0
 fi
@@ -186,7 +190,7 @@ engine_round() {
     record "$r" engine exchange_same_cpu "$SERVER_CPU" "$BIN/engine_driver" exchange "$BASE" "$N" "$WARMUP"
     record "$r" engine refresh "$DRIVER_CPU" "$BIN/engine_driver" refresh "$BASE" "$N" "$WARMUP"
     record "$r" engine multi "$DRIVER_CPU" "$BIN/engine_driver" multi "$BASE" "$IN_FLIGHT" "$SECS"
-    record "$r" engine jwt "$DRIVER_CPU" sh -c 'echo "ops_per_s=$("$0" "$1")"' "$BIN/jwt_create" "$SECS"
+    record "$r" engine jwt "$DRIVER_CPU" sh -c 'v=$("$0" "$1") && echo "ops_per_s=$v"' "$BIN/jwt_create" "$SECS"
     record "$r" engine valid_token "$DRIVER_CPU" "$BIN/engine_driver" validtoken "$BASE" "$VALID_COUNT" "$DELAY_MS"
     record "$r" engine exchange_events "$DRIVER_CPU" "$BIN/engine_driver" exchange-events "$BASE" "$N" "$WARMUP"
     for ((i = 0; i < COLD_RUNS; i++)); do
@@ -207,8 +211,10 @@ stop_server
 elapsed=$(( $(date +%s) - started ))
 
 # --- the table ---------------------------------------------------------------------------
-commit=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(cd "$ROOT" && git status --porcelain --untracked-files=no -- src 2>/dev/null | head -1)
+# The engine's version: the last commit that changed it (benchmark commits do not).
+commit=$(cd "$ROOT" && git log -1 --format=%h -- src Cargo.toml Cargo.lock build.rs 2>/dev/null || true)
+[ -n "$commit" ] || commit=unknown
+dirty=$(cd "$ROOT" && git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock build.rs 2>/dev/null | head -1)
 [ -n "$dirty" ] && commit="$commit+dirty"
 RESULTS=$OUT/results.md
 awk -F'\t' -v rounds="$ROUNDS" -v n="$N" -v k="$IN_FLIGHT" -v delay="$DELAY_MS" -v count="$VALID_COUNT" \

@@ -16,8 +16,6 @@
  *   engine_driver memory     COUNT           RSS per client for COUNT clients with a token,
  *                                            threads before and after
  *
- *   engine_driver jwt-print              one wxa_create_jwt with benches/jwt_create.c's options
- *
  * (wxa_create_jwt is measured by benches/jwt_create.c.) */
 #include "bench_common.h"
 
@@ -213,19 +211,7 @@ static int memory(int count) {
     return 0;
 }
 
-static int jwt_print(void) {
-    static const char opts[] = "{\"issuer\":\"" JWT_ISSUER "\",\"secret\":\"" JWT_SECRET_B64 "\",\"subject\":\"" JWT_SUBJECT
-                               "\",\"display_name\":\"" JWT_NAME "\",\"expires_in\":3600}";
-    char *jwt;
-    wxa_status st = wxa_create_jwt(opts, &jwt);
-    if (st != WXA_OK) fail("wxa_create_jwt", st);
-    puts(jwt);
-    wxa_string_free(jwt);
-    return 0;
-}
-
 int main(int argc, char **argv) {
-    if (argc == 2 && !strcmp(argv[1], "jwt-print")) return jwt_print();
     if (argc < 3) {
         fprintf(stderr, "usage: %s exchange|exchange-events|refresh|multi|validtoken|memory ...\n", argv[0]);
         return 2;

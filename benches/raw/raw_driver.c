@@ -282,7 +282,7 @@ static int delayed(const char *base, int delay_ms) {
     return 0;
 }
 
-/* One JWT on stdout, keyed like the loop: bench.sh checks it equals the engine's. */
+/* One JWT on stdout: bench.sh checks it equals `jwt_create print` (the engine's row). */
 static int jwt_print(void) {
     static const char secret_b64[] = JWT_SECRET_B64;
     unsigned char key[64];
