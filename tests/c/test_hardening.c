@@ -230,7 +230,7 @@ static void round_free_in_callback(h_recorder *rec, cb_free *st) {
 }
 
 static void test_free_in_callback_while_waiting(void) {
-    int n = rounds(100);
+    int n = rounds(200);
     /* Recorders and hook states outlive their rounds: a callback that (wrongly) ran
      * after the free would still find them, and is counted at the end. */
     h_recorder *recs = calloc((size_t)n, sizeof *recs);
