@@ -792,6 +792,37 @@ static inline int h_emulator_request_count(const char *base, const char *endpoin
     return n;
 }
 
+/* Polls the emulator's record (not a sleep-and-hope) until at least `at_least` requests
+ * reached `endpoint`, for up to timeout_ms (scaled). Returns the last count seen (-1: the
+ * admin API did not answer). */
+static inline int h_emulator_wait_requests(const char *base, const char *endpoint,
+                                           int at_least, int timeout_ms) {
+    double deadline = h_now_ms() + H_T(timeout_ms);
+    int n = h_emulator_request_count(base, endpoint);
+    while (n < at_least && h_now_ms() < deadline) {
+        h_sleep_ms(5);
+        n = h_emulator_request_count(base, endpoint);
+    }
+    return n;
+}
+
+/* Delays every answer of an endpoint by ms (0 removes the delay). */
+static inline void h_emulator_delay(const char *base, const char *endpoint, int ms) {
+    char *body = h_fmt("{\"endpoint\":\"%s\",\"delay_ms\":%d}", endpoint, ms);
+    CHECK_ADMIN_POST(base, "/_emulator/delay", body);
+    free(body);
+}
+
+/* Queues canned answers for the next requests at an endpoint. `responses_json` is the
+ * JSON array of emulator/README.md, e.g.
+ *   [{"status":503,"body":{"message":"busy"},"headers":[["Retry-After","2"]]}]     */
+static inline void h_emulator_script(const char *base, const char *endpoint,
+                                     const char *responses_json) {
+    char *body = h_fmt("{\"endpoint\":\"%s\",\"responses\":%s}", endpoint, responses_json);
+    CHECK_ADMIN_POST(base, "/_emulator/script", body);
+    free(body);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Library helpers                                                            */
 
@@ -811,6 +842,26 @@ static inline char *h_config(const char *base, const char *client_id, const char
 static inline wxa_client *h_client(const char *base, const char *client_id,
                                    const char *secret, h_recorder *rec) {
     char *cfg = h_config(base, client_id, secret);
+    wxa_client *c = NULL;
+    wxa_status s = wxa_init(cfg, rec ? h_on_event : NULL, rec, &c);
+    h_check_status(__FILE__, __LINE__, "wxa_init", s, WXA_OK);
+    free(cfg);
+    REQUIRE(s == WXA_OK && c != NULL);
+    if (rec) rec->client = c;
+    return c;
+}
+
+/* Like h_client, with more config members: `extra` is JSON object members without the
+ * braces, e.g. "\"refresh_before_expiry_s\":16". */
+static inline wxa_client *h_client_with(const char *base, const char *client_id,
+                                        const char *secret, const char *extra,
+                                        h_recorder *rec) {
+    char *cfg0 = h_config(base, client_id, secret);
+    size_t n = strlen(cfg0);
+    REQUIRE(n > 0 && cfg0[n - 1] == '}');
+    cfg0[n - 1] = '\0';
+    char *cfg = h_fmt("%s,%s}", cfg0, extra);
+    free(cfg0);
     wxa_client *c = NULL;
     wxa_status s = wxa_init(cfg, rec ? h_on_event : NULL, rec, &c);
     h_check_status(__FILE__, __LINE__, "wxa_init", s, WXA_OK);
