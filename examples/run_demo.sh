@@ -22,6 +22,7 @@ mkdir -p "$OUT_DIR"
 
 echo "--- building the library and the emulator (cargo build)"
 (cd "$ROOT" && cargo build --quiet -p webex-auth -p webex-auth-emulator)
+"$ROOT/scripts/soname-link.sh" "$LIB_DIR"
 
 echo "--- compiling examples/c/${DEMO}_demo.c"
 "${CC:-cc}" -std=c11 -Wall -Wextra -pthread -I"$ROOT/include" -I"$HERE/c" \

@@ -86,6 +86,7 @@ log "building the engine (release)"
 mkdir -p "$BIN"
 CFLAGS=(-O2 -std=gnu11 -Wall -Wextra -I"$ROOT/include" -I"$ROOT/benches/raw")
 ENGINE_LINK=(-L"$LIB_DIR" -lwebex_auth -Wl,-rpath,"$LIB_DIR")
+"$ROOT/scripts/soname-link.sh" "$LIB_DIR"
 "$CC" "${CFLAGS[@]}" "$ROOT/benches/raw/token_server.c" -o "$BIN/token_server"
 "$CC" "${CFLAGS[@]}" "$ROOT/benches/raw/raw_driver.c" -o "$BIN/raw_driver" -lcurl -lcrypto
 "$CC" "${CFLAGS[@]}" -g "$ROOT/benches/raw/engine_driver.c" -o "$BIN/engine_driver" "${ENGINE_LINK[@]}"

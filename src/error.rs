@@ -1,74 +1,9 @@
-//! Status codes and the one error type every layer returns.
-//! The numbers are ABI (C-API.md); the FFI layer wraps them in `wxa_status`.
+//! The one error type every layer returns: a status (from the table in `codes`), a
+//! message for humans, and what the server said.
 
 use std::fmt;
 
-/// The outcome kinds of C-API.md, with their fixed numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(i32)]
-pub enum Status {
-    Ok = 0,
-    Pending = 1,
-    InvalidArgument = 2,
-    StateMismatch = 3,
-    OAuth = 4,
-    Http = 5,
-    Network = 6,
-    Timeout = 7,
-    RateLimited = 8,
-    Expired = 9,
-    Canceled = 10,
-    NotAuthorized = 11,
-    UnknownOperation = 12,
-    Internal = 13,
-}
-
-impl Status {
-    pub const ALL: [Status; 14] = [
-        Status::Ok,
-        Status::Pending,
-        Status::InvalidArgument,
-        Status::StateMismatch,
-        Status::OAuth,
-        Status::Http,
-        Status::Network,
-        Status::Timeout,
-        Status::RateLimited,
-        Status::Expired,
-        Status::Canceled,
-        Status::NotAuthorized,
-        Status::UnknownOperation,
-        Status::Internal,
-    ];
-
-    pub fn from_code(code: i32) -> Option<Status> {
-        Status::ALL.iter().copied().find(|s| *s as i32 == code)
-    }
-
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The C constant's spelling, e.g. `"WXA_ERR_OAUTH"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "WXA_OK",
-            Status::Pending => "WXA_PENDING",
-            Status::InvalidArgument => "WXA_ERR_INVALID_ARGUMENT",
-            Status::StateMismatch => "WXA_ERR_STATE_MISMATCH",
-            Status::OAuth => "WXA_ERR_OAUTH",
-            Status::Http => "WXA_ERR_HTTP",
-            Status::Network => "WXA_ERR_NETWORK",
-            Status::Timeout => "WXA_ERR_TIMEOUT",
-            Status::RateLimited => "WXA_ERR_RATE_LIMITED",
-            Status::Expired => "WXA_ERR_EXPIRED",
-            Status::Canceled => "WXA_ERR_CANCELED",
-            Status::NotAuthorized => "WXA_ERR_NOT_AUTHORIZED",
-            Status::UnknownOperation => "WXA_ERR_UNKNOWN_OPERATION",
-            Status::Internal => "WXA_ERR_INTERNAL",
-        }
-    }
-}
+pub use crate::codes::Status;
 
 /// What the server said when it refused: both Webex and RFC 6749 shapes end up here.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -19,62 +19,7 @@ use serde_json::{Map, Value};
 use super::dispatch::{self, Drain};
 use crate::secret::{SecretText, wipe_map};
 
-/// Event types with their fixed numbers (C-API.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(i32)]
-pub enum EventType {
-    Done = 1,
-    TokenRefresh = 2,
-    Unauthorized = 3,
-    AuthError = 4,
-    UserCode = 5,
-    UserCodeFailure = 6,
-    AuthorizationPending = 7,
-    AuthorizationSuccess = 8,
-    AuthorizationFailure = 9,
-    PollingCanceled = 10,
-    Logout = 11,
-    JwtRefresh = 12,
-}
-
-impl EventType {
-    pub const ALL: [EventType; 12] = [
-        EventType::Done,
-        EventType::TokenRefresh,
-        EventType::Unauthorized,
-        EventType::AuthError,
-        EventType::UserCode,
-        EventType::UserCodeFailure,
-        EventType::AuthorizationPending,
-        EventType::AuthorizationSuccess,
-        EventType::AuthorizationFailure,
-        EventType::PollingCanceled,
-        EventType::Logout,
-        EventType::JwtRefresh,
-    ];
-
-    pub fn from_code(code: i32) -> Option<EventType> {
-        EventType::ALL.iter().copied().find(|e| *e as i32 == code)
-    }
-
-    /// The payload's `"type"`, as the Webex SDK names its events.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventType::Done => "done",
-            EventType::TokenRefresh => "token:refresh",
-            EventType::Unauthorized => "unauthorized",
-            EventType::AuthError => "auth:error",
-            EventType::UserCode => "getUserCodeSuccess",
-            EventType::UserCodeFailure => "getUserCodeFailure",
-            EventType::AuthorizationPending => "authorizationPending",
-            EventType::AuthorizationSuccess => "authorizationSuccess",
-            EventType::AuthorizationFailure => "authorizationFailure",
-            EventType::PollingCanceled => "pollingCanceled",
-            EventType::Logout => "logout",
-            EventType::JwtRefresh => "jwt:refresh",
-        }
-    }
-}
+pub use crate::codes::EventType;
 
 /// The host's event handler: `(type, op id or 0, payload JSON)`. Called from a library
 /// thread, never two at once for one client.

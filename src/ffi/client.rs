@@ -8,9 +8,48 @@ use super::status::wxa_status;
 use super::strings::{arg, opt_arg, to_c};
 use crate::client::Client;
 
-/// Creates a client from its JSON config (PROTOCOL.md keys). `on_event` may be NULL;
-/// then results are kept until `wxa_wait` reads them. Free with `wxa_free`.
-/// Returns `WXA_ERR_INVALID_ARGUMENT` for a malformed config (message names the key).
+fn init(
+    config_json: *const c_char,
+    on_event: wxa_event_fn,
+    user_data: *mut c_void,
+    out_client: *mut *mut wxa_client,
+) -> Result<(), crate::Error> {
+    let out_client = out(out_client, "out_client")?;
+    let config = arg(config_json, "config_json")?;
+    let client = Client::new(config, handle::sink(on_event, user_data))?;
+    *out_client = Box::into_raw(Box::new(wxa_client { client }));
+    Ok(())
+}
+
+/// Creates a client from its JSON config (docs/PROTOCOL.md keys), checking that the host
+/// was compiled against a header of this library's ABI: the header's `wxa_init` macro
+/// passes `WXA_ABI_VERSION` here. `on_event` may be NULL; then results are kept until
+/// `wxa_wait` reads them. Free with `wxa_free`. `WXA_ERR_INVALID_ARGUMENT`: another ABI
+/// (the message names both), or a malformed config (the message names the key).
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_init_abi(
+    abi_version: u32,
+    config_json: *const c_char,
+    on_event: wxa_event_fn,
+    user_data: *mut c_void,
+    out_client: *mut *mut wxa_client,
+) -> wxa_status {
+    boundary::run(|| {
+        if abi_version != crate::ABI_VERSION {
+            return Err(crate::Error::invalid(format!(
+                "this program was compiled against the webex-auth header of ABI {abi_version}, but the library \
+                 loaded is {} (ABI {}): rebuild the program against this library's header, or load a library of ABI {abi_version}",
+                crate::version(),
+                crate::ABI_VERSION
+            )));
+        }
+        init(config_json, on_event, user_data, out_client)
+    })
+}
+
+/// `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, napi) and
+/// check `wxa_abi_version()` when they load the library. C and C++ hosts never call this
+/// symbol: the header's `wxa_init` is a macro over `wxa_init_abi`.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_init(
     config_json: *const c_char,
@@ -18,28 +57,22 @@ pub extern "C" fn wxa_init(
     user_data: *mut c_void,
     out_client: *mut *mut wxa_client,
 ) -> wxa_status {
-    boundary::run(|| {
-        let out_client = out(out_client, "out_client")?;
-        let config = arg(config_json, "config_json")?;
-        let client = Client::new(config, handle::sink(on_event, user_data))?;
-        *out_client = Box::into_raw(Box::new(wxa_client { client }));
-        Ok(())
-    })
+    boundary::run(|| init(config_json, on_event, user_data, out_client))
 }
 
 /// Destroys a client: cancels every operation (their `done` events, status
 /// `WXA_ERR_CANCELED`, are delivered first) and returns when no callback of it runs or
-/// will run again. From inside its own callback: cancels, delivers nothing more, and
-/// the memory goes when that callback returns. NULL is a no-op.
+/// will run again; after it returns, no request of this client reaches any server. From
+/// inside its own callback: cancels, delivers nothing more, and the memory goes when the
+/// last thread still waiting on it has left. NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_free(client: *mut wxa_client) {
     if client.is_null() {
         return;
     }
-    boundary::run(|| {
+    boundary::run_or((), || {
         // SAFETY: a handle from `wxa_init`, freed once (C-API.md).
         drop(unsafe { Box::from_raw(client) });
-        Ok(())
     });
 }
 
@@ -48,13 +81,13 @@ pub extern "C" fn wxa_free(client: *mut wxa_client) {
 /// `{"email","state","scope","prompt","login_hint"}`. No network.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_initiate_login(
-    c: *mut wxa_client,
+    client: *mut wxa_client,
     options_json: *const c_char,
     out_url: *mut *mut c_char,
 ) -> wxa_status {
     boundary::run(|| {
         let out_url = out(out_url, "out_url")?;
-        let client = handle::client(c)?;
+        let client = handle::client(client)?;
         let url = client.initiate_login(opt_arg(options_json, "options_json")?.unwrap_or(""))?;
         *out_url = to_c(url)?;
         Ok(())
@@ -67,19 +100,18 @@ pub extern "C" fn wxa_initiate_login(
 /// does not parse.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_handle_redirect(
-    c: *mut wxa_client,
+    client: *mut wxa_client,
     redirect_url: *const c_char,
     out_clean_url: *mut *mut c_char,
     out_op: *mut wxa_op,
 ) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        let client = handle::client(c)?;
+        let client = handle::client(client)?;
         let url = arg(redirect_url, "redirect_url")?;
         let (op, clean) = client.handle_redirect(url)?;
-        if !out_clean_url.is_null() {
-            // SAFETY: non-NULL out-parameter provided by the caller.
-            unsafe { *out_clean_url = to_c(clean)? };
+        if let Some(out_clean_url) = boundary::opt_out(out_clean_url) {
+            *out_clean_url = to_c(clean)?;
         }
         *out_op = op;
         Ok(())
@@ -89,14 +121,14 @@ pub extern "C" fn wxa_handle_redirect(
 /// Exchanges an authorization code (with its PKCE verifier, or NULL for none).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_exchange_code(
-    c: *mut wxa_client,
+    client: *mut wxa_client,
     code: *const c_char,
     code_verifier: *const c_char,
     out_op: *mut wxa_op,
 ) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        let client = handle::client(c)?;
+        let client = handle::client(client)?;
         *out_op = client.exchange_code(arg(code, "code")?, opt_arg(code_verifier, "code_verifier")?)?;
         Ok(())
     })
@@ -104,10 +136,10 @@ pub extern "C" fn wxa_exchange_code(
 
 /// Forces a refresh; concurrent callers share one request (single-flight).
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_refresh(c: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
+pub extern "C" fn wxa_refresh(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(c)?.refresh()?;
+        *out_op = handle::client(client)?.refresh()?;
         Ok(())
     })
 }
@@ -115,39 +147,39 @@ pub extern "C" fn wxa_refresh(c: *mut wxa_client, out_op: *mut wxa_op) -> wxa_st
 /// Ends with the token when it stays valid `min_valid_s` more (and is outside the
 /// refresh window), else refreshes it (single-flight).
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_get_valid_token(c: *mut wxa_client, min_valid_s: u32, out_op: *mut wxa_op) -> wxa_status {
+pub extern "C" fn wxa_get_valid_token(client: *mut wxa_client, min_valid_s: u32, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(c)?.get_valid_token(min_valid_s)?;
+        *out_op = handle::client(client)?.get_valid_token(min_valid_s)?;
         Ok(())
     })
 }
 
 /// Client credentials grant (confidential clients only).
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_client_credentials(c: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
+pub extern "C" fn wxa_client_credentials(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(c)?.client_credentials()?;
+        *out_op = handle::client(client)?.client_credentials()?;
         Ok(())
     })
 }
 
 /// A snapshot of the token as supertoken JSON; `WXA_ERR_NOT_AUTHORIZED` when none.
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_get_token(c: *mut wxa_client, out_token_json: *mut *mut c_char) -> wxa_status {
+pub extern "C" fn wxa_get_token(client: *mut wxa_client, out_token_json: *mut *mut c_char) -> wxa_status {
     boundary::run(|| {
         let out_json = out(out_token_json, "out_token_json")?;
-        *out_json = to_c(handle::client(c)?.get_token()?)?;
+        *out_json = to_c(handle::client(client)?.get_token()?)?;
         Ok(())
     })
 }
 
 /// Restores a saved token (the shape `wxa_get_token` returns); emits `token:refresh`.
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_set_token(c: *mut wxa_client, token_json: *const c_char) -> wxa_status {
+pub extern "C" fn wxa_set_token(client: *mut wxa_client, token_json: *const c_char) -> wxa_status {
     boundary::run(|| {
-        let client = handle::client(c)?;
+        let client = handle::client(client)?;
         client.set_token(arg(token_json, "token_json")?)
     })
 }
@@ -155,10 +187,10 @@ pub extern "C" fn wxa_set_token(c: *mut wxa_client, token_json: *const c_char) -
 /// Revokes the token at the server, clears it locally and emits `logout` (the local
 /// token is cleared even when the server call fails; the result reports it).
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_logout(c: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
+pub extern "C" fn wxa_logout(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(c)?.logout()?;
+        *out_op = handle::client(client)?.logout()?;
         Ok(())
     })
 }

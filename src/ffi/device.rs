@@ -11,10 +11,10 @@ use super::strings::{arg, to_c};
 /// then `authorizationSuccess` + `token:refresh`, or `authorizationFailure`;
 /// `wxa_cancel` ends it with one `pollingCanceled`. One per client at a time.
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_start_device_login(c: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
+pub extern "C" fn wxa_start_device_login(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(c)?.start_device_login()?;
+        *out_op = handle::client(client)?.start_device_login()?;
         Ok(())
     })
 }
@@ -25,7 +25,7 @@ pub extern "C" fn wxa_start_device_login(c: *mut wxa_client, out_op: *mut wxa_op
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_qr_code(text: *const c_char, format: *const c_char, out_qr: *mut *mut c_char) -> wxa_status {
     boundary::run(|| {
-        let out_qr = out(out_qr, "out")?;
+        let out_qr = out(out_qr, "out_qr")?;
         *out_qr = to_c(crate::qr_code(arg(text, "text")?, arg(format, "format")?)?)?;
         Ok(())
     })

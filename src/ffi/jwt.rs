@@ -21,10 +21,10 @@ pub extern "C" fn wxa_create_jwt(options_json: *const c_char, out_jwt: *mut *mut
 
 /// Trades a guest JWT for an access token (`token:refresh` on success).
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_login_with_jwt(c: *mut wxa_client, jwt: *const c_char, out_op: *mut wxa_op) -> wxa_status {
+pub extern "C" fn wxa_login_with_jwt(client: *mut wxa_client, jwt: *const c_char, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
-        let client = handle::client(c)?;
+        let client = handle::client(client)?;
         *out_op = client.login_with_jwt(arg(jwt, "jwt")?)?;
         Ok(())
     })

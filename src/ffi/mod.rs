@@ -1,6 +1,6 @@
 //! The C ABI: handles, strings, status codes, callbacks and the panic barrier. The only
 //! module with `extern "C"` and raw pointers; every function body runs inside
-//! `boundary::run`, so no panic and no unwinding crosses into C.
+//! `boundary::run` or `boundary::run_or`, so no panic and no unwinding crosses into C.
 #![allow(non_camel_case_types)]
 // The C ABI takes raw pointers by design; each dereference is checked for NULL and
 // documented with its contract, as rustls-ffi does.

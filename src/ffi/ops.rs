@@ -12,8 +12,8 @@ use crate::error::{Error, Status};
 /// Cancels an operation: its `done` comes with `WXA_ERR_CANCELED`. An ended operation:
 /// no-op, `WXA_OK`. An id never issued: `WXA_ERR_UNKNOWN_OPERATION`.
 #[unsafe(no_mangle)]
-pub extern "C" fn wxa_cancel(c: *mut wxa_client, op: wxa_op) -> wxa_status {
-    boundary::run(|| handle::client(c)?.cancel(op))
+pub extern "C" fn wxa_cancel(client: *mut wxa_client, op: wxa_op) -> wxa_status {
+    boundary::run(|| handle::client(client)?.cancel(op))
 }
 
 /// Waits up to `timeout_ms` (`UINT32_MAX`: no limit) for an operation's result JSON.
@@ -23,14 +23,14 @@ pub extern "C" fn wxa_cancel(c: *mut wxa_client, op: wxa_op) -> wxa_status {
 /// callback; `WXA_ERR_CANCELED` when the client is freed meanwhile.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_wait(
-    c: *mut wxa_client,
+    client: *mut wxa_client,
     op: wxa_op,
     timeout_ms: u32,
     out_result_json: *mut *mut c_char,
 ) -> wxa_status {
     boundary::run(|| {
         let out_json = out(out_result_json, "out_result_json")?;
-        let client = handle::client(c)?;
+        let client = handle::client(client)?;
         let timeout = (timeout_ms != u32::MAX).then(|| Duration::from_millis(u64::from(timeout_ms)));
         match client.wait(op, timeout)? {
             Some(result) => {

@@ -1,62 +1,60 @@
-//! `wxa_status` and its names. Plain integers with named constants: any number a C
-//! caller passes in is safe to look at, which an enum would not be.
+//! `wxa_status`, the names of statuses and events, versions and the last error. Plain
+//! integers with named constants: any number a C caller passes in is safe to look at,
+//! which an enum would not be. The constants come from the tables in `codes`.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::c_char;
 
 use super::boundary;
-use crate::error::Status;
+use crate::codes::{EventType, Status};
 
-/// A status code (C-API.md); numbers never change once released.
+/// A status code (docs/C-API.md); numbers never change once released.
 pub type wxa_status = i32;
 
-pub const WXA_OK: wxa_status = 0;
-pub const WXA_PENDING: wxa_status = 1;
-pub const WXA_ERR_INVALID_ARGUMENT: wxa_status = 2;
-pub const WXA_ERR_STATE_MISMATCH: wxa_status = 3;
-pub const WXA_ERR_OAUTH: wxa_status = 4;
-pub const WXA_ERR_HTTP: wxa_status = 5;
-pub const WXA_ERR_NETWORK: wxa_status = 6;
-pub const WXA_ERR_TIMEOUT: wxa_status = 7;
-pub const WXA_ERR_RATE_LIMITED: wxa_status = 8;
-pub const WXA_ERR_EXPIRED: wxa_status = 9;
-pub const WXA_ERR_CANCELED: wxa_status = 10;
-pub const WXA_ERR_NOT_AUTHORIZED: wxa_status = 11;
-pub const WXA_ERR_UNKNOWN_OPERATION: wxa_status = 12;
-pub const WXA_ERR_INTERNAL: wxa_status = 13;
+/// An event type (docs/C-API.md); numbers never change once released.
+pub type wxa_event_type = i32;
 
-fn c_name(status: Status) -> &'static CStr {
-    match status {
-        Status::Ok => c"WXA_OK",
-        Status::Pending => c"WXA_PENDING",
-        Status::InvalidArgument => c"WXA_ERR_INVALID_ARGUMENT",
-        Status::StateMismatch => c"WXA_ERR_STATE_MISMATCH",
-        Status::OAuth => c"WXA_ERR_OAUTH",
-        Status::Http => c"WXA_ERR_HTTP",
-        Status::Network => c"WXA_ERR_NETWORK",
-        Status::Timeout => c"WXA_ERR_TIMEOUT",
-        Status::RateLimited => c"WXA_ERR_RATE_LIMITED",
-        Status::Expired => c"WXA_ERR_EXPIRED",
-        Status::Canceled => c"WXA_ERR_CANCELED",
-        Status::NotAuthorized => c"WXA_ERR_NOT_AUTHORIZED",
-        Status::UnknownOperation => c"WXA_ERR_UNKNOWN_OPERATION",
-        Status::Internal => c"WXA_ERR_INTERNAL",
-    }
-}
+pub use crate::codes::event_consts::*;
+pub use crate::codes::status_consts::*;
 
 /// The constant's name for `status`, e.g. `"WXA_ERR_OAUTH"`; `"WXA_UNKNOWN_STATUS"` for
 /// a number this version does not know. Static storage: never free it. Never NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_status_name(status: wxa_status) -> *const c_char {
-    match Status::from_code(status) {
-        Some(s) => c_name(s).as_ptr(),
+    boundary::run_or(c"WXA_UNKNOWN_STATUS".as_ptr(), || match Status::from_code(status) {
+        Some(s) => s.name_cstr().as_ptr(),
         None => c"WXA_UNKNOWN_STATUS".as_ptr(),
-    }
+    })
 }
 
-/// The library version, e.g. `"0.1.0"`. Static storage: never free it.
+/// The payload `"type"` of an event number, e.g. `"token:refresh"` for
+/// `WXA_EVENT_TOKEN_REFRESH`; `"unknown"` for a number this version does not know.
+/// Static storage: never free it. Never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_event_name(event_type: wxa_event_type) -> *const c_char {
+    boundary::run_or(c"unknown".as_ptr(), || match EventType::from_code(event_type) {
+        Some(e) => e.name_cstr().as_ptr(),
+        None => c"unknown".as_ptr(),
+    })
+}
+
+/// The library version, e.g. `"1.0.0"` (the header's is `WXA_VERSION_STRING`). Static
+/// storage: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    const VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => panic!("the version has a NUL byte"),
+    };
+    boundary::run_or(VERSION.as_ptr(), || VERSION.as_ptr())
+}
+
+/// The ABI version of this library (the header's is `WXA_ABI_VERSION`). Bindings that
+/// load the library by name check it before anything else.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_abi_version() -> u32 {
+    boundary::run_or(crate::ABI_VERSION, || crate::ABI_VERSION)
 }
 
 /// The message of the last failure on the calling thread (like `errno`: meaningful only
@@ -64,20 +62,32 @@ pub extern "C" fn wxa_version() -> *const c_char {
 /// `wxa_` call on this thread. Never NULL; never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_last_error() -> *const c_char {
-    boundary::last_error_ptr()
+    boundary::run_or(c"".as_ptr(), boundary::last_error_ptr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::CStr;
+
+    fn s(p: *const c_char) -> &'static str {
+        unsafe { CStr::from_ptr(p) }.to_str().unwrap()
+    }
 
     #[test]
     fn names_match_the_rust_side() {
-        for s in Status::ALL {
-            let p = wxa_status_name(s.code());
-            assert_eq!(unsafe { CStr::from_ptr(p) }.to_str().unwrap(), s.name());
+        for st in Status::ALL {
+            assert_eq!(s(wxa_status_name(st.code())), st.name());
         }
-        assert_eq!(unsafe { CStr::from_ptr(wxa_status_name(999)) }.to_str().unwrap(), "WXA_UNKNOWN_STATUS");
-        assert_eq!(unsafe { CStr::from_ptr(wxa_status_name(-1)) }.to_str().unwrap(), "WXA_UNKNOWN_STATUS");
+        assert_eq!(s(wxa_status_name(999)), "WXA_UNKNOWN_STATUS");
+        assert_eq!(s(wxa_status_name(-1)), "WXA_UNKNOWN_STATUS");
+        for e in EventType::ALL {
+            assert_eq!(s(wxa_event_name(e.code())), e.name());
+        }
+        for bad in [0, 13, -1] {
+            assert_eq!(s(wxa_event_name(bad)), "unknown");
+        }
+        assert_eq!(s(wxa_version()), env!("CARGO_PKG_VERSION"));
+        assert_eq!(wxa_abi_version().to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
     }
 }

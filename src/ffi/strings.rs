@@ -31,7 +31,7 @@ pub extern "C" fn wxa_string_free(s: *mut c_char) {
     if s.is_null() {
         return;
     }
-    let _ = std::panic::catch_unwind(|| {
+    super::boundary::run_or((), || {
         // SAFETY: `s` came from `to_c` (CString::into_raw) and is freed once, per the contract.
         let owned = unsafe { CString::from_raw(s) };
         zeroize::Zeroize::zeroize(&mut owned.into_bytes_with_nul());
