@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::config::{ClientRegistration, EmulatorConfig};
+use crate::config::{self, ClientRegistration, Consent, EmulatorConfig};
 use crate::reply;
+use crate::sdk;
 use crate::script::{Endpoint, Scripted};
 use crate::state::SharedRef;
 
@@ -29,6 +30,8 @@ pub(crate) fn router() -> Router<SharedRef> {
         .route("/expire_refresh_tokens", post(expire_refresh_tokens))
         .route("/info", get(info))
         .route("/config", post(config))
+        .route("/sdk-config", get(sdk_config))
+        .route("/clock/advance", post(advance_clock))
 }
 
 pub(crate) fn query_value(query: Option<&str>, keys: &[&str]) -> Option<String> {
@@ -159,8 +162,36 @@ async fn info(State(shared): State<SharedRef>) -> Response {
             "guest_secret_b64": config.guest_secret_b64,
             "org_id": config.org_id,
             "clients": config.clients,
+            "consent": config.consent,
         }),
     )
+}
+
+/// `?client_id=` (default: the first registered client): the Webex JS SDK's config.
+async fn sdk_config(State(shared): State<SharedRef>, RawQuery(query): RawQuery) -> Response {
+    let config = shared.config();
+    let wanted = query_value(query.as_deref(), &["client_id"]);
+    let client = match &wanted {
+        Some(id) => config.clients.iter().find(|c| &c.client_id == id),
+        None => config.clients.first(),
+    };
+    match client {
+        Some(client) => reply::json(200, sdk::sdk_config(&shared.base_url, client)),
+        None => bad_request("no such client"),
+    }
+}
+
+#[derive(Deserialize)]
+struct AdvanceRequest {
+    seconds: u64,
+}
+
+/// Moves the emulator's clock forward: every expiry comes `seconds` sooner.
+async fn advance_clock(State(shared): State<SharedRef>, body: Bytes) -> Response {
+    answer(parse::<AdvanceRequest>(&body).map(|r| {
+        shared.advance_clock(Duration::from_secs(r.seconds));
+        ok()
+    }))
 }
 
 #[derive(Deserialize)]
@@ -198,8 +229,21 @@ fn apply_config_key(config: &mut EmulatorConfig, key: &str, value: &Value) -> Re
         "device_interval_s" => config.device_interval_s = Some(seconds()?),
         "guest_token_ttl_s" => config.guest_token_ttl_s = seconds()?,
         "guest_issuer" => config.guest_issuer = text()?,
-        "guest_secret_b64" => config.guest_secret_b64 = text()?,
-        "org_id" => config.org_id = text()?,
+        "guest_secret_b64" => {
+            let secret = text()?;
+            config::check_guest_secret(&secret).map_err(|why| format!("guest_secret_b64: {why}"))?;
+            config.guest_secret_b64 = secret;
+        }
+        "org_id" => {
+            let org_id = text()?;
+            config::check_org_id(&org_id)?;
+            config.org_id = org_id;
+        }
+        "consent" => {
+            let name = text()?;
+            config.consent = Consent::from_name(&name)
+                .ok_or_else(|| format!("consent must be auto, page or browser, not {name:?}"))?;
+        }
         "clients" => {
             let clients: Vec<ClientJson> =
                 serde_json::from_value(value.clone()).map_err(|e| format!("clients: {e}"))?;

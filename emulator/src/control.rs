@@ -41,13 +41,18 @@ impl Shared {
     }
 
     pub fn pending_user_codes(&self) -> Vec<String> {
-        let now = std::time::Instant::now();
-        self.lock()
+        let store = self.lock();
+        let now = store.now();
+        store
             .devices
             .values()
             .filter(|d| d.status == DeviceStatus::Pending && d.expires_at > now)
             .map(|d| d.user_code.clone())
             .collect()
+    }
+
+    pub fn advance_clock(&self, by: Duration) {
+        self.lock().advance_clock(by);
     }
 
     pub fn expire_refresh_tokens(&self) {

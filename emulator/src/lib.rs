@@ -6,19 +6,24 @@
 //! through [`Emulator`], from other languages through the `/_emulator/*` endpoints.
 
 mod admin;
+mod catalog;
 mod client_auth;
 mod config;
 mod control;
 mod device;
 mod guest;
+mod handler;
 mod ids;
 mod oauth;
+mod pages;
 mod pkce;
 mod reply;
 mod script;
+mod sdk;
 mod server;
 mod session;
 mod state;
+mod tokens;
 
 use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -26,7 +31,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::{ClientRegistration, EmulatorConfig};
+pub use config::{
+    ClientRegistration, Consent, EmulatorConfig, MIN_GUEST_SECRET_BYTES, check_guest_secret, check_org_id,
+    parse_client_spec, parse_guest_issuer_spec,
+};
+pub use sdk::{sdk_config, sdk_snippet};
 pub use pkce::challenge_s256;
 pub use script::{Endpoint, Recorded, Scripted};
 
@@ -109,9 +118,42 @@ impl Emulator {
         self.shared.base_url.clone()
     }
 
-    /// The full URL of one endpoint, e.g. for `revoke_url`.
+    /// The full URL of one endpoint (its public path), e.g. for `revoke_url`.
     pub fn url(&self, endpoint: Endpoint) -> String {
         format!("{}{}", self.shared.base_url, server::path(endpoint))
+    }
+
+    /// Every URL an endpoint answers at: the public path first, then the identity
+    /// broker's, oauth-helper's or U2C's.
+    pub fn urls(&self, endpoint: Endpoint) -> Vec<String> {
+        server::paths(endpoint).into_iter().map(|path| format!("{}{path}", self.shared.base_url)).collect()
+    }
+
+    /// The U2C service catalog base (the SDK's `services.discovery.u2c`).
+    pub fn u2c_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, catalog::U2C_PATH)
+    }
+
+    /// The device verification page (`verification_uri`).
+    pub fn verification_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, device::VERIFY_PATH)
+    }
+
+    /// The Webex JS SDK's `config` pointing at this emulator, for `client_id` (the first
+    /// registered client when `None`).
+    pub fn sdk_config(&self, client_id: Option<&str>) -> Option<serde_json::Value> {
+        let config = self.shared.config();
+        let client = match client_id {
+            Some(id) => config.client(id),
+            None => config.clients.first(),
+        }?;
+        Some(sdk::sdk_config(&self.shared.base_url, client))
+    }
+
+    /// Moves the emulator's clock forward: codes, tokens, refresh tokens, device logins
+    /// and guest JWTs all expire `by` sooner.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
     }
 
     /// Queues answers for the next requests to `endpoint`, after any already queued.

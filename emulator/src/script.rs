@@ -19,10 +19,12 @@ pub enum Endpoint {
     Logout,
     Revoke,
     PeopleMe,
+    /// The U2C service catalog (`limited/catalog`, `catalog`, `signin/catalog`).
+    Catalog,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 9] = [
         Endpoint::Authorize,
         Endpoint::Token,
         Endpoint::DeviceAuthorize,
@@ -31,6 +33,7 @@ impl Endpoint {
         Endpoint::Logout,
         Endpoint::Revoke,
         Endpoint::PeopleMe,
+        Endpoint::Catalog,
     ];
 
     /// Parses the snake_case name used by the admin endpoints (`"device_token"`).
@@ -203,6 +206,12 @@ impl Recorded {
 
     pub fn query_value(&self, key: &str) -> Option<String> {
         url::form_urlencoded::parse(self.query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    }
+
+    /// A browser navigating: its `Accept` names `text/html` (API clients send `*/*` or
+    /// `application/json`).
+    pub(crate) fn wants_html(&self) -> bool {
+        self.header("accept").is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"))
     }
 
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).

@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 use crate::config::EmulatorConfig;
 use crate::ids;
 use crate::script::{Endpoint, Recorded, Scripted};
+use crate::tokens::Issued;
 
 pub(crate) const CODE_TTL: Duration = Duration::from_secs(600);
 
 pub(crate) struct Shared {
     pub started: Instant,
     pub base_url: String,
+    /// Signs the guest access tokens of `jwt/login`; random per run (32 bytes).
+    pub token_key: [u8; 32],
     store: Mutex<Store>,
 }
 
@@ -21,7 +24,12 @@ pub(crate) type SharedRef = Arc<Shared>;
 
 impl Shared {
     pub fn new(config: EmulatorConfig, base_url: String) -> Shared {
-        Shared { started: Instant::now(), base_url, store: Mutex::new(Store::new(config)) }
+        Shared {
+            started: Instant::now(),
+            base_url,
+            token_key: rand::random(),
+            store: Mutex::new(Store::new(config)),
+        }
     }
 
     /// A handler that panicked cannot leave the store half-updated in a way that
@@ -40,6 +48,16 @@ pub(crate) struct PendingCode {
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub scope: String,
+    pub expires_at: Instant,
+}
+
+/// An authorize request shown on the consent page, waiting for the person's answer.
+pub(crate) struct PendingConsent {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub scope: String,
+    pub state: Option<String>,
     pub expires_at: Instant,
 }
 
@@ -65,6 +83,7 @@ impl Subject {
 pub(crate) struct AccessToken {
     pub grant: u64,
     pub client_id: String,
+    pub scope: String,
     pub subject: Subject,
     pub expires_at: Instant,
 }
@@ -94,16 +113,10 @@ pub(crate) struct DeviceLogin {
     pub status: DeviceStatus,
 }
 
-pub(crate) struct Issued {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub refresh: Option<(String, u64)>,
-    pub scope: String,
-}
-
 pub(crate) struct Store {
     pub config: EmulatorConfig,
     pub codes: HashMap<String, PendingCode>,
+    pub consents: HashMap<String, PendingConsent>,
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub devices: HashMap<String, DeviceLogin>,
@@ -111,6 +124,8 @@ pub(crate) struct Store {
     pub delays: HashMap<Endpoint, Duration>,
     pub requests: Vec<(Endpoint, Recorded)>,
     next_grant: u64,
+    /// How far the emulator's clock runs ahead of the real one (`clock/advance`).
+    clock_offset: Duration,
 }
 
 impl Store {
@@ -118,6 +133,7 @@ impl Store {
         Store {
             config,
             codes: HashMap::new(),
+            consents: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             devices: HashMap::new(),
@@ -125,7 +141,24 @@ impl Store {
             delays: HashMap::new(),
             requests: Vec::new(),
             next_grant: 1,
+            clock_offset: Duration::ZERO,
         }
+    }
+
+    /// The emulator's "now": the monotonic clock plus every `advance_clock`. Every
+    /// expiry (codes, tokens, device logins, guest JWTs) is judged by it.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Unix seconds on the emulator's clock, for JWT `iat`/`exp`.
+    pub fn unix_now(&self) -> u64 {
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        (wall + self.clock_offset).as_secs()
+    }
+
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset += by;
     }
 
     pub fn new_grant(&mut self) -> u64 {
@@ -134,28 +167,44 @@ impl Store {
         grant
     }
 
-    pub fn issue_access(&mut self, grant: u64, client_id: &str, subject: &Subject, ttl_s: u64) -> String {
+    pub fn issue_access(&mut self, grant: u64, client_id: &str, scope: &str, subject: &Subject, ttl_s: u64) -> String {
         let token = ids::token(&self.config.org_id);
+        self.remember_access(&token, grant, client_id, scope, subject, ttl_s);
+        token
+    }
+
+    /// Records a token minted elsewhere (a guest JWT) so the API knows it.
+    pub fn remember_access(
+        &mut self,
+        token: &str,
+        grant: u64,
+        client_id: &str,
+        scope: &str,
+        subject: &Subject,
+        ttl_s: u64,
+    ) {
+        let expires_at = self.now() + Duration::from_secs(ttl_s);
         self.access_tokens.insert(
-            token.clone(),
+            token.to_string(),
             AccessToken {
                 grant,
                 client_id: client_id.to_string(),
+                scope: scope.to_string(),
                 subject: subject.clone(),
-                expires_at: Instant::now() + Duration::from_secs(ttl_s),
+                expires_at,
             },
         );
-        token
     }
 
     /// A fresh grant: an access token, and a refresh token when asked for.
     pub fn issue(&mut self, client_id: &str, scope: &str, subject: &Subject, with_refresh: bool) -> Issued {
         let grant = self.new_grant();
         let expires_in = self.config.access_token_ttl_s;
-        let access_token = self.issue_access(grant, client_id, subject, expires_in);
+        let access_token = self.issue_access(grant, client_id, scope, subject, expires_in);
         let refresh = with_refresh.then(|| {
             let ttl = self.config.refresh_token_ttl_s;
             let token = ids::token(&self.config.org_id);
+            let expires_at = self.now() + Duration::from_secs(ttl);
             self.refresh_tokens.insert(
                 token.clone(),
                 RefreshToken {
@@ -163,7 +212,7 @@ impl Store {
                     client_id: client_id.to_string(),
                     scope: scope.to_string(),
                     subject: subject.clone(),
-                    expires_at: Instant::now() + Duration::from_secs(ttl),
+                    expires_at,
                 },
             );
             (token, ttl)
@@ -172,7 +221,7 @@ impl Store {
     }
 
     pub fn is_access_token_valid(&self, token: &str) -> bool {
-        self.access_tokens.get(token).is_some_and(|t| t.expires_at > Instant::now())
+        self.access_tokens.get(token).is_some_and(|t| t.expires_at > self.now())
     }
 
     /// The grant a token (access or refresh) belongs to, if it is known.
@@ -203,9 +252,10 @@ impl Store {
     /// Moves a pending, unexpired device login to `to` (repeating the same decision is
     /// fine); false when there is no such login.
     pub fn decide_user_code(&mut self, user_code: &str, to: DeviceStatus) -> bool {
+        let now = self.now();
         match self.find_device_by_user_code(user_code) {
             Some(device)
-                if device.expires_at > Instant::now()
+                if device.expires_at > now
                     && (device.status == DeviceStatus::Pending || device.status == to) =>
             {
                 device.status = to;
