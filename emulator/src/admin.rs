@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::config::{self, ClientRegistration, Consent, EmulatorConfig};
 use crate::reply;
-use crate::sdk;
 use crate::script::{Endpoint, Scripted};
+use crate::sdk;
 use crate::state::SharedRef;
 
 pub(crate) fn router() -> Router<SharedRef> {

@@ -158,8 +158,7 @@ pub fn check_guest_secret(secret_b64: &str) -> Result<(), String> {
 
 /// `ID:BASE64SECRET`, split at the first colon.
 pub fn parse_guest_issuer_spec(spec: &str) -> Result<(String, String), String> {
-    let (id, secret) =
-        spec.split_once(':').ok_or_else(|| "--guest-issuer: expected ID:BASE64SECRET".to_string())?;
+    let (id, secret) = spec.split_once(':').ok_or_else(|| "--guest-issuer: expected ID:BASE64SECRET".to_string())?;
     if id.is_empty() {
         return Err("--guest-issuer: the issuer id is empty".into());
     }

@@ -128,7 +128,9 @@ fn decide(shared: &Shared, user_code: &str, to: DeviceStatus) -> Response {
         );
     }
     match to {
-        DeviceStatus::Denied => pages::message(200, "Request denied", "The device was not signed in. You can close this page."),
+        DeviceStatus::Denied => {
+            pages::message(200, "Request denied", "The device was not signed in. You can close this page.")
+        }
         _ => pages::message(200, "Device signed in", "Your device is now signed in. You can close this page."),
     }
 }

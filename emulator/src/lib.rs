@@ -5,6 +5,10 @@
 //! answers, add delays, approve device codes and inspect what it received — from Rust
 //! through [`Emulator`], from other languages through the `/_emulator/*` endpoints.
 
+// Handlers answer `Result<Response, Response>`: the error is the client's whole HTTP
+// answer, built once per request on a test server, so boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 mod admin;
 mod catalog;
 mod client_auth;
@@ -35,9 +39,9 @@ pub use config::{
     ClientRegistration, Consent, EmulatorConfig, MIN_GUEST_SECRET_BYTES, check_guest_secret, check_org_id,
     parse_client_spec, parse_guest_issuer_spec,
 };
-pub use sdk::{sdk_config, sdk_snippet};
 pub use pkce::challenge_s256;
 pub use script::{Endpoint, Recorded, Scripted};
+pub use sdk::{sdk_config, sdk_snippet};
 
 use state::Shared;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::response::Response;
 
 use crate::config::Consent;
+use crate::device;
 use crate::handler::{self, Answer};
 use crate::ids;
 use crate::pages;
@@ -14,7 +15,6 @@ use crate::reply;
 use crate::script::Recorded;
 use crate::state::{CODE_TTL, PendingCode, PendingConsent, Shared, Store, Subject};
 use crate::tokens::{DEFAULT_SCOPE, DEVICE_GRANT, Issued, SCOPE_REDUCTION_GRANT};
-use crate::device;
 
 /// How long a consent page may stay open before its answer is refused.
 const CONSENT_TTL: Duration = Duration::from_secs(600);
@@ -91,7 +91,13 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Answer {
     Ok(redirect_with(&redirect_uri, &[("code", &code)], state.as_deref()))
 }
 
-fn issue_code(store: &mut Store, client_id: &str, redirect_uri: &str, challenge: Option<String>, scope: &str) -> String {
+fn issue_code(
+    store: &mut Store,
+    client_id: &str,
+    redirect_uri: &str,
+    challenge: Option<String>,
+    scope: &str,
+) -> String {
     let code = ids::authorization_code(&store.config.org_id);
     let expires_at = store.now() + CODE_TTL;
     store.codes.insert(
@@ -122,8 +128,13 @@ fn consent_answer(shared: &Shared, req: &Recorded) -> Answer {
     };
     match req.form_value("decision") {
         Some("allow") => {
-            let code =
-                issue_code(&mut store, &consent.client_id, &consent.redirect_uri, consent.code_challenge, &consent.scope);
+            let code = issue_code(
+                &mut store,
+                &consent.client_id,
+                &consent.redirect_uri,
+                consent.code_challenge,
+                &consent.scope,
+            );
             drop(store);
             Ok(redirect_with(&consent.redirect_uri, &[("code", &code)], consent.state.as_deref()))
         }
@@ -162,7 +173,9 @@ pub(crate) fn token(shared: &Shared, req: &Recorded) -> Answer {
         "client_credentials" => client_credentials(shared, req),
         DEVICE_GRANT => device::poll(shared, req),
         SCOPE_REDUCTION_GRANT => scope_reduction(shared, req),
-        other => Err(reply::oauth_error(400, "unsupported_grant_type", &format!("grant_type {other} is not supported"))),
+        other => {
+            Err(reply::oauth_error(400, "unsupported_grant_type", &format!("grant_type {other} is not supported")))
+        }
     }
 }
 

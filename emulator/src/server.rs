@@ -134,9 +134,7 @@ async fn verify(State(shared): State<SharedRef>, RawQuery(query): RawQuery, head
 }
 
 async fn verify_post(State(shared): State<SharedRef>, body: Bytes) -> Response {
-    let form = |key: &str| {
-        url::form_urlencoded::parse(&body).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
-    };
+    let form = |key: &str| url::form_urlencoded::parse(&body).find(|(k, _)| k == key).map(|(_, v)| v.into_owned());
     let user_code = form("user_code").unwrap_or_default();
     device::verify_answer(&shared, &user_code, form("decision").as_deref())
 }

@@ -24,12 +24,7 @@ pub(crate) type SharedRef = Arc<Shared>;
 
 impl Shared {
     pub fn new(config: EmulatorConfig, base_url: String) -> Shared {
-        Shared {
-            started: Instant::now(),
-            base_url,
-            token_key: rand::random(),
-            store: Mutex::new(Store::new(config)),
-        }
+        Shared { started: Instant::now(), base_url, token_key: rand::random(), store: Mutex::new(Store::new(config)) }
     }
 
     /// A handler that panicked cannot leave the store half-updated in a way that
@@ -255,8 +250,7 @@ impl Store {
         let now = self.now();
         match self.find_device_by_user_code(user_code) {
             Some(device)
-                if device.expires_at > now
-                    && (device.status == DeviceStatus::Pending || device.status == to) =>
+                if device.expires_at > now && (device.status == DeviceStatus::Pending || device.status == to) =>
             {
                 device.status = to;
                 true
