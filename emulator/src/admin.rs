@@ -32,6 +32,7 @@ pub(crate) fn router() -> Router<SharedRef> {
         .route("/config", post(config))
         .route("/sdk-config", get(sdk_config))
         .route("/clock/advance", post(advance_clock))
+        .route("/clock/reset", post(reset_clock))
 }
 
 pub(crate) fn query_value(query: Option<&str>, keys: &[&str]) -> Option<String> {
@@ -179,6 +180,12 @@ async fn sdk_config(State(shared): State<SharedRef>, RawQuery(query): RawQuery) 
         Some(client) => reply::json(200, sdk::sdk_config(&shared.base_url, client)),
         None => bad_request("no such client"),
     }
+}
+
+/// Back to the real time, for the next test on a shared emulator.
+async fn reset_clock(State(shared): State<SharedRef>) -> Response {
+    shared.reset_clock();
+    ok()
 }
 
 #[derive(Deserialize)]

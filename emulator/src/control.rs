@@ -55,6 +55,10 @@ impl Shared {
         self.lock().advance_clock(by);
     }
 
+    pub fn reset_clock(&self) {
+        self.lock().reset_clock();
+    }
+
     pub fn expire_refresh_tokens(&self) {
         self.lock().refresh_tokens.clear();
     }

@@ -160,6 +160,11 @@ impl Emulator {
         self.shared.advance_clock(by);
     }
 
+    /// Sets the clock back to the real time (what was issued meanwhile keeps its expiry).
+    pub fn reset_clock(&self) {
+        self.shared.reset_clock();
+    }
+
     /// Queues answers for the next requests to `endpoint`, after any already queued.
     /// Requests are still recorded.
     pub fn script(&self, endpoint: Endpoint, responses: Vec<Scripted>) {

@@ -156,6 +156,11 @@ impl Store {
         self.clock_offset += by;
     }
 
+    /// What was issued while the clock ran ahead keeps its (later) expiry.
+    pub fn reset_clock(&mut self) {
+        self.clock_offset = Duration::ZERO;
+    }
+
     pub fn new_grant(&mut self) -> u64 {
         let grant = self.next_grant;
         self.next_grant += 1;
