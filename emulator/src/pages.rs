@@ -82,7 +82,7 @@ pub(crate) fn consent(
 <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
 <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\" autofocus>Allow</button>\
 </div></form>\
-<p class=\"note\">You will return to <code>{redirect}</code></p>",
+<p class=\"note\">Your answer goes back to<br><code>{redirect}</code></p>",
         client = escape(client_id),
         name = escape(&subject.display_name),
         email = escape(&subject.email),
