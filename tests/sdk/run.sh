@@ -2,7 +2,8 @@
 # The official Webex JS SDK against webex-auth-emulator, offline on 127.0.0.1:
 # @webex/plugin-authorization-node (code exchange, refresh, client credentials, guest
 # JWT login, logout) and @webex/plugin-authorization-browser-first-party (code flow
-# with PKCE, QR-code login: pending, slow_down, denial, expiry, cancel).
+# with PKCE, QR-code login: pending, slow_down, denial, expiry, cancel), and the
+# examples of examples/js-sdk.
 #
 #   tests/sdk/run.sh [node --test args...]
 #
@@ -28,4 +29,4 @@ if [ ! -f "$here/node_modules/.package-lock.json" ] \
 fi
 
 cd "$here"
-exec node --test "$@" node-plugin.test.js first-party.test.js
+exec node --test "$@" node-plugin.test.js first-party.test.js examples.test.js
