@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::config::{self, ClientRegistration, Consent, EmulatorConfig};
+use crate::config::{self, ClientRegistration, Consent, EmulatorConfig, ServiceApp};
 use crate::reply;
 use crate::script::{Endpoint, Scripted};
 use crate::sdk;
@@ -33,6 +33,8 @@ pub(crate) fn router() -> Router<SharedRef> {
         .route("/sdk-config", get(sdk_config))
         .route("/clock/advance", post(advance_clock))
         .route("/clock/reset", post(reset_clock))
+        .route("/jwks/rotate", post(rotate_keys))
+        .route("/service_apps/authorize", post(authorize_service_app))
 }
 
 pub(crate) fn query_value(query: Option<&str>, keys: &[&str]) -> Option<String> {
@@ -164,6 +166,12 @@ async fn info(State(shared): State<SharedRef>) -> Response {
             "org_id": config.org_id,
             "clients": config.clients,
             "consent": config.consent,
+            "service_apps": config.service_apps,
+            "fedramp_api_url": format!("{}/fedramp/v1", shared.base_url),
+            "fedramp_idbroker_url": format!("{}/fedramp", shared.base_url),
+            "oidc_issuer": crate::oidc::issuer(&shared, crate::cloud::Cloud::Commercial, config.oidc_issuer.as_deref()),
+            "jwks_uri": format!("{}/v1/verification", shared.base_url),
+            "signing_kids": shared.lock().keys.kids(),
         }),
     )
 }
@@ -189,6 +197,38 @@ async fn reset_clock(State(shared): State<SharedRef>) -> Response {
 }
 
 #[derive(Deserialize)]
+struct RotateRequest {
+    #[serde(default = "yes")]
+    keep_old: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `{"keep_old": true}` (the default) keeps the old keys in the JWKS beside the new one.
+async fn rotate_keys(State(shared): State<SharedRef>, body: Bytes) -> Response {
+    let request = if body.is_empty() { Ok(RotateRequest { keep_old: true }) } else { parse::<RotateRequest>(&body) };
+    answer(request.map(|r| {
+        let kid = shared.lock().keys.rotate(r.keep_old);
+        reply::json(200, json!({"ok": true, "kid": kid, "kids": shared.lock().keys.kids()}))
+    }))
+}
+
+#[derive(Deserialize)]
+struct AuthorizeAppRequest {
+    client_id: String,
+    authorized: bool,
+}
+
+/// The Control Hub switch: whether a Full Admin authorized the Service App in the org.
+async fn authorize_service_app(State(shared): State<SharedRef>, body: Bytes) -> Response {
+    answer(parse::<AuthorizeAppRequest>(&body).map(|r| {
+        reply::json(200, json!({"ok": shared.set_service_app_authorized(&r.client_id, r.authorized)}))
+    }))
+}
+
+#[derive(Deserialize)]
 struct AdvanceRequest {
     seconds: u64,
 }
@@ -199,6 +239,16 @@ async fn advance_clock(State(shared): State<SharedRef>, body: Bytes) -> Response
         shared.advance_clock(Duration::from_secs(r.seconds));
         ok()
     }))
+}
+
+#[derive(Deserialize)]
+struct ServiceAppJson {
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default = "yes")]
+    authorized: bool,
 }
 
 #[derive(Deserialize)]
@@ -263,6 +313,25 @@ fn apply_config_key(config: &mut EmulatorConfig, key: &str, value: &Value) -> Re
                 })
                 .collect();
         }
+        "service_apps" => {
+            let apps: Vec<ServiceAppJson> =
+                serde_json::from_value(value.clone()).map_err(|e| format!("service_apps: {e}"))?;
+            config.service_apps = apps
+                .into_iter()
+                .map(|a| ServiceApp {
+                    scope: a.scope.unwrap_or_else(|| config::DEFAULT_SERVICE_APP_SCOPE.to_string()),
+                    client_id: a.client_id,
+                    client_secret: a.client_secret,
+                    authorized: a.authorized,
+                })
+                .collect();
+        }
+        "oidc_issuer" if value.is_null() => config.oidc_issuer = None,
+        "oidc_issuer" => config.oidc_issuer = Some(text()?),
+        "id_token_claims" if value.is_null() => config.id_token_claims = None,
+        "id_token_claims" if value.is_object() => config.id_token_claims = Some(value.clone()),
+        "id_token_claims" => return Err("id_token_claims must be an object or null".into()),
+        "jwks_max_age_s" => config.jwks_max_age_s = seconds()?,
         other => return Err(format!("unknown config key {other:?}")),
     }
     Ok(())

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use crate::cloud::Cloud;
 use crate::handler::{self, Answer};
 use crate::reply;
 use crate::script::Recorded;
@@ -17,7 +18,8 @@ pub(crate) const U2C_PATH: &str = "/u2c/api/v1";
 /// through the catalog, so the path is the emulator's choice.
 pub(crate) const OAUTH_HELPER_PATH: &str = "/helperservice/v1";
 
-/// The services and their URLs, as `serviceLinks` lists them. `hydra` ends in `/v1/`
+/// The services and their URLs, as `serviceLinks` lists them (`base_url` is the
+/// cloud's base: the emulator's, or its `/fedramp`). `hydra` ends in `/v1/`
 /// and `idbroker` is the base under which `/idb/oauth2/v1/*` answers: the SDK builds
 /// its token and authorize URLs from it after every catalog fetch.
 pub(crate) fn service_links(base_url: &str) -> Map<String, Value> {
@@ -38,7 +40,8 @@ pub(crate) fn service_links(base_url: &str) -> Map<String, Value> {
 /// request's host to the entry's `host`, which drops the port (hostmap interceptor).
 fn hostmap(base_url: &str, org_id: &str) -> Value {
     let links = service_links(base_url);
-    let host = url::Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let host =
+        url::Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
     let entries: Vec<Value> = links
         .keys()
         .map(|name| json!({"host": host, "ttl": -1, "priority": 5, "id": format!("urn:TEAM:emulator_a:{name}")}))
@@ -60,7 +63,10 @@ pub(crate) fn catalog(shared: &Shared, req: &Recorded) -> Answer {
     handler::method(req, &["GET"])?;
     let store = shared.lock();
     let org_id = store.config.org_id.clone();
-    let suffix = req.path.strip_prefix(U2C_PATH).unwrap_or(&req.path);
+    let cloud = Cloud::of_path(&req.path);
+    let cloud_base = cloud.base(&shared.base_url);
+    let path = req.path.strip_prefix(crate::cloud::FEDRAMP_PREFIX).filter(|_| cloud == Cloud::FedRamp).unwrap_or(&req.path);
+    let suffix = path.strip_prefix(U2C_PATH).unwrap_or(path);
     match suffix {
         // Before sign-in: no credentials, a selector in the query.
         "/limited/catalog" => {
@@ -82,5 +88,6 @@ pub(crate) fn catalog(shared: &Shared, req: &Recorded) -> Answer {
         _ => return Err(reply::webex_error(404, "no such catalog")),
     }
     drop(store);
-    Ok(reply::json(200, hostmap(&shared.base_url, &org_id)))
+    // FedRAMP's catalog lists FedRAMP's services.
+    Ok(reply::json(200, hostmap(&cloud_base, &org_id)))
 }

@@ -41,6 +41,31 @@ impl ClientRegistration {
     }
 }
 
+/// A Service App: its tokens come from `applications/{id}/token` (for an org whose
+/// admin authorized it) and refresh at the token endpoint with its id and secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceApp {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The scopes its tokens carry.
+    pub scope: String,
+    /// Whether a Full Admin of the emulator's org authorized it (Control Hub).
+    pub authorized: bool,
+}
+
+impl ServiceApp {
+    pub fn new(client_id: &str, client_secret: &str) -> ServiceApp {
+        ServiceApp {
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            scope: DEFAULT_SERVICE_APP_SCOPE.to_string(),
+            authorized: true,
+        }
+    }
+}
+
+pub const DEFAULT_SERVICE_APP_SCOPE: &str = "spark:all spark:people_read guest-issuer:write guest-issuer:read";
+
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
     pub clients: Vec<ClientRegistration>,
@@ -56,6 +81,14 @@ pub struct EmulatorConfig {
     /// preauth hint), `realm` of guest tokens. Never contains `_`: the SDK splits on it.
     pub org_id: String,
     pub consent: Consent,
+    pub service_apps: Vec<ServiceApp>,
+    /// The id_token `iss`; `None`: `BASE/idb` (`BASE/fedramp/idb` on FedRAMP), shaped
+    /// like Webex's `https://idbroker.webex.com/idb`.
+    pub oidc_issuer: Option<String>,
+    /// Claims laid over every id_token (`null` removes one): bad tokens for tests.
+    pub id_token_claims: Option<serde_json::Value>,
+    /// `Cache-Control: max-age` of the JWKS.
+    pub jwks_max_age_s: u64,
 }
 
 pub const DEFAULT_GUEST_SECRET: &[u8] = b"emulator-guest-secret-0123456789";
@@ -88,6 +121,10 @@ impl Default for EmulatorConfig {
             guest_token_ttl_s: 3600,
             org_id: "emulator-org-0001".into(),
             consent: Consent::default(),
+            service_apps: vec![ServiceApp::new("service-app", "service-app-secret")],
+            oidc_issuer: None,
+            id_token_claims: None,
+            jwks_max_age_s: crate::oidc::DEFAULT_JWKS_MAX_AGE_S,
         }
     }
 }
@@ -95,6 +132,27 @@ impl Default for EmulatorConfig {
 impl EmulatorConfig {
     pub(crate) fn client(&self, client_id: &str) -> Option<&ClientRegistration> {
         self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub(crate) fn service_app(&self, client_id: &str) -> Option<&ServiceApp> {
+        self.service_apps.iter().find(|a| a.client_id == client_id)
+    }
+
+    /// Who may authenticate at the token endpoint: the clients, and the Service Apps
+    /// (to refresh their tokens), as confidential clients without redirect URIs.
+    pub(crate) fn token_clients(&self) -> Vec<ClientRegistration> {
+        let apps = self.service_apps.iter().map(|a| ClientRegistration {
+            client_id: a.client_id.clone(),
+            client_secret: Some(a.client_secret.clone()),
+            redirect_uris: vec![],
+        });
+        self.clients.iter().cloned().chain(apps).collect()
+    }
+
+    /// Adds a Service App, or replaces the one with the same id.
+    pub fn register_service_app(&mut self, app: ServiceApp) {
+        self.service_apps.retain(|a| a.client_id != app.client_id);
+        self.service_apps.push(app);
     }
 
     /// Adds a registration, or merges it into the one with the same id (one more
@@ -139,6 +197,14 @@ pub fn parse_client_spec(spec: &str) -> Result<ClientRegistration, String> {
         client_secret: (!secret.is_empty()).then(|| secret.to_string()),
         redirect_uris: if redirect.is_empty() { vec![] } else { vec![redirect.to_string()] },
     })
+}
+
+/// `ID:SECRET` (split at the first colon): a Service App, authorized in the org.
+pub fn parse_service_app_spec(spec: &str) -> Result<ServiceApp, String> {
+    match spec.split_once(':') {
+        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(ServiceApp::new(id, secret)),
+        _ => Err(format!("--service-app {spec:?}: expected ID:SECRET")),
+    }
 }
 
 /// The shortest guest secret the engine accepts: an HS256 key of 256 bits (RFC 7518 §3.2).

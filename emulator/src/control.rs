@@ -51,6 +51,17 @@ impl Shared {
             .collect()
     }
 
+    pub fn set_service_app_authorized(&self, client_id: &str, authorized: bool) -> bool {
+        let mut store = self.lock();
+        match store.config.service_apps.iter_mut().find(|a| a.client_id == client_id) {
+            Some(app) => {
+                app.authorized = authorized;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn advance_clock(&self, by: Duration) {
         self.lock().advance_clock(by);
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::response::Response;
 use serde_json::json;
 
+use crate::cloud::Cloud;
 use crate::config::Consent;
 use crate::handler::{self, Answer};
 use crate::ids;
@@ -38,7 +39,8 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Answer {
         },
     );
     drop(store);
-    let verification_uri = format!("{}{VERIFY_PATH}", shared.base_url);
+    // The verification page of the cloud the login started in.
+    let verification_uri = format!("{}{VERIFY_PATH}", Cloud::of_path(&req.path).base(&shared.base_url));
     let mut body = json!({
         "device_code": device_code,
         "user_code": user_code,
@@ -67,7 +69,7 @@ pub(crate) fn poll(shared: &Shared, req: &Recorded) -> Answer {
         }
     }
     let mut store = shared.lock();
-    let client = handler::client(&store.config.clients, req)?;
+    let client = handler::client(&store.config.token_clients(), req)?;
     let device_code = handler::form(req, "device_code")?;
     let now = store.now();
     let Some(device) = store.devices.get_mut(device_code) else {

@@ -8,10 +8,11 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::client_auth::decode_base64_lenient;
+use crate::cloud::Cloud;
 use crate::handler::{self, Answer};
 use crate::reply;
 use crate::script::Recorded;
-use crate::state::{Shared, Subject};
+use crate::state::{Shared, Store, Subject, SubjectType};
 
 /// Claims the emulator cares about, once the JWT is proven genuine.
 #[derive(Debug)]
@@ -79,8 +80,34 @@ pub(crate) fn sign_hs256(claims: &Value, key: &[u8]) -> String {
 /// Scope of guest access tokens.
 const GUEST_SCOPE: &str = "spark:all spark:kms";
 
+/// A guest access token: a JWT as Webex's are, with `user_type: "guest"` and the org in
+/// `realm` (what the SDK's `isUnverifiedGuest` and `getOrgId` read), known to the API.
+pub(crate) fn guest_token(shared: &Shared, store: &mut Store, client_id: &str, subject: &Subject, ttl: u64) -> String {
+    let now = store.unix_now();
+    let token = sign_hs256(
+        &json!({
+            "iss": shared.base_url,
+            "sub": subject.id,
+            "name": subject.display_name,
+            "user_type": "guest",
+            "realm": store.config.org_id,
+            "iat": now,
+            "exp": now + ttl,
+            // Two tokens of the same guest in the same second still differ.
+            "jti": crate::ids::alnum(16),
+        }),
+        &shared.token_key,
+    );
+    let grant = store.new_grant();
+    store.remember_access(&token, grant, client_id, GUEST_SCOPE, subject, ttl);
+    token
+}
+
 pub(crate) fn login(shared: &Shared, req: &Recorded) -> Answer {
     handler::method(req, &["POST"])?;
+    if Cloud::of_path(&req.path) == Cloud::FedRamp {
+        return Err(reply::webex_error(403, "Guest issuer applications are not supported in FedRAMP organizations."));
+    }
     // The SDK sends the bare JWT; a `Bearer ` prefix is tolerated.
     let jwt = match req.bearer().or_else(|| req.header("authorization").map(str::trim)) {
         Some(value) if !value.is_empty() => value,
@@ -94,24 +121,10 @@ pub(crate) fn login(shared: &Shared, req: &Recorded) -> Answer {
         display_name: claims.name.unwrap_or_else(|| claims.sub.clone()),
         email: format!("{}@guests.example.com", claims.sub),
         id: claims.sub,
+        kind: SubjectType::AppUser,
     };
     let ttl = store.config.guest_token_ttl_s;
-    let token = sign_hs256(
-        &json!({
-            "iss": shared.base_url,
-            "sub": subject.id,
-            "name": subject.display_name,
-            "user_type": "guest",
-            "realm": store.config.org_id,
-            "iat": now,
-            "exp": now + ttl,
-            // Two logins of the same guest in the same second still get distinct tokens.
-            "jti": crate::ids::alnum(16),
-        }),
-        &shared.token_key,
-    );
-    let grant = store.new_grant();
-    store.remember_access(&token, grant, "guest", GUEST_SCOPE, &subject, ttl);
+    let token = guest_token(shared, &mut store, "guest", &subject, ttl);
     drop(store);
     Ok(reply::json(200, json!({"token": token, "expiresIn": ttl})))
 }

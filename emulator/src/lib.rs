@@ -12,6 +12,7 @@
 mod admin;
 mod catalog;
 mod client_auth;
+mod cloud;
 mod config;
 mod control;
 mod device;
@@ -19,12 +20,14 @@ mod guest;
 mod handler;
 mod ids;
 mod oauth;
+mod oidc;
 mod pages;
 mod pkce;
 mod reply;
 mod script;
 mod sdk;
 mod server;
+mod service_app;
 mod session;
 mod state;
 mod tokens;
@@ -36,9 +39,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use config::{
-    ClientRegistration, Consent, EmulatorConfig, MIN_GUEST_SECRET_BYTES, check_guest_secret, check_org_id,
-    parse_client_spec, parse_guest_issuer_spec,
+    ClientRegistration, Consent, DEFAULT_SERVICE_APP_SCOPE, EmulatorConfig, MIN_GUEST_SECRET_BYTES, ServiceApp,
+    check_guest_secret, check_org_id, parse_client_spec, parse_guest_issuer_spec, parse_service_app_spec,
 };
+pub use service_app::application_id;
 pub use pkce::challenge_s256;
 pub use script::{Endpoint, Recorded, Scripted};
 pub use sdk::{sdk_config, sdk_snippet};
@@ -152,6 +156,44 @@ impl Emulator {
             None => config.clients.first(),
         }?;
         Some(sdk::sdk_config(&self.shared.base_url, client))
+    }
+
+    /// FedRAMP's `webex_api_url` on this emulator (`BASE/fedramp/v1`).
+    pub fn fedramp_api_url(&self) -> String {
+        format!("{}{}/v1", self.shared.base_url, cloud::FEDRAMP_PREFIX)
+    }
+
+    /// FedRAMP's `idbroker_url` on this emulator (`BASE/fedramp`).
+    pub fn fedramp_idbroker_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, cloud::FEDRAMP_PREFIX)
+    }
+
+    /// The id_token issuer of the commercial cloud (`BASE/idb` unless configured).
+    pub fn oidc_issuer(&self) -> String {
+        let configured = self.shared.config().oidc_issuer;
+        oidc::issuer(&self.shared, cloud::Cloud::Commercial, configured.as_deref())
+    }
+
+    /// Webex's documented `jwks_uri`: `BASE/v1/verification`.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/v1/verification", self.shared.base_url)
+    }
+
+    /// A new id_token signing key under a new kid; the old ones stay in the JWKS when
+    /// `keep_old`. Returns the new kid.
+    pub fn rotate_signing_key(&self, keep_old: bool) -> String {
+        self.shared.lock().keys.rotate(keep_old)
+    }
+
+    /// The kids the JWKS publishes; the last one signs.
+    pub fn signing_kids(&self) -> Vec<String> {
+        self.shared.lock().keys.kids()
+    }
+
+    /// Whether a Full Admin of the org authorized Service App `client_id`; false when
+    /// there is no such Service App.
+    pub fn set_service_app_authorized(&self, client_id: &str, authorized: bool) -> bool {
+        self.shared.set_service_app_authorized(client_id, authorized)
     }
 
     /// Moves the emulator's clock forward: codes, tokens, refresh tokens, device logins

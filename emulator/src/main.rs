@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use webex_auth_emulator::{
     ClientRegistration, Consent, Emulator, EmulatorConfig, check_org_id, parse_client_spec, parse_guest_issuer_spec,
-    sdk_snippet,
+    parse_service_app_spec, sdk_snippet,
 };
 
 const USAGE: &str = "\
@@ -19,6 +19,7 @@ usage: webex-auth-emulator [options]
   --client ID:SECRET:REDIRECT register a client (repeatable; empty SECRET: public client,
                               PKCE required; the same ID again adds a redirect URI)
   --guest-issuer ID:BASE64SECRET  the guest issuer (secret: at least 32 bytes)
+  --service-app ID:SECRET     register a Service App, authorized in the org (repeatable)
   --org-id ORG                org id in codes, tokens and guest tokens (no '_')
   --consent browser|page|auto ask on a consent page: browsers only (default), always, never
   --access-token-ttl S  --refresh-token-ttl S  --guest-token-ttl S
@@ -85,6 +86,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 options.config.guest_issuer = issuer;
                 options.config.guest_secret_b64 = secret;
             }
+            "--service-app" => options.config.register_service_app(parse_service_app_spec(&value)?),
             "--org-id" => {
                 check_org_id(&value)?;
                 options.config.org_id = value;

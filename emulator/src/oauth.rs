@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::response::Response;
 
+use crate::cloud::Cloud;
 use crate::config::Consent;
 use crate::device;
 use crate::handler::{self, Answer};
@@ -13,7 +14,8 @@ use crate::pages;
 use crate::pkce;
 use crate::reply;
 use crate::script::Recorded;
-use crate::state::{CODE_TTL, PendingCode, PendingConsent, Shared, Store, Subject};
+use crate::oidc;
+use crate::state::{CODE_TTL, PendingCode, PendingConsent, Shared, Store, Subject, SubjectType};
 use crate::tokens::{DEFAULT_SCOPE, DEVICE_GRANT, Issued, SCOPE_REDUCTION_GRANT};
 
 /// How long a consent page may stay open before its answer is refused.
@@ -62,6 +64,7 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Answer {
         _ => {}
     }
     let scope = q("scope").unwrap_or_else(|| DEFAULT_SCOPE.to_string());
+    let nonce = q("nonce");
 
     let show_page = match store.config.consent {
         Consent::Auto => false,
@@ -79,6 +82,7 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Answer {
                 code_challenge: challenge,
                 scope: scope.clone(),
                 state,
+                nonce,
                 expires_at,
             },
         );
@@ -86,7 +90,7 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Answer {
         let subject = Subject::user();
         return Ok(pages::consent(&req.path, &consent_id, &client.client_id, &scope, &redirect_uri, &subject));
     }
-    let code = issue_code(&mut store, &client.client_id, &redirect_uri, challenge, &scope);
+    let code = issue_code(&mut store, &client.client_id, &redirect_uri, challenge, &scope, nonce);
     drop(store);
     Ok(redirect_with(&redirect_uri, &[("code", &code)], state.as_deref()))
 }
@@ -97,6 +101,7 @@ fn issue_code(
     redirect_uri: &str,
     challenge: Option<String>,
     scope: &str,
+    nonce: Option<String>,
 ) -> String {
     let code = ids::authorization_code(&store.config.org_id);
     let expires_at = store.now() + CODE_TTL;
@@ -107,6 +112,7 @@ fn issue_code(
             redirect_uri: redirect_uri.to_string(),
             code_challenge: challenge,
             scope: scope.to_string(),
+            nonce,
             expires_at,
         },
     );
@@ -134,6 +140,7 @@ fn consent_answer(shared: &Shared, req: &Recorded) -> Answer {
                 &consent.redirect_uri,
                 consent.code_challenge,
                 &consent.scope,
+                consent.nonce,
             );
             drop(store);
             Ok(redirect_with(&consent.redirect_uri, &[("code", &code)], consent.state.as_deref()))
@@ -181,7 +188,7 @@ pub(crate) fn token(shared: &Shared, req: &Recorded) -> Answer {
 
 fn authorization_code(shared: &Shared, req: &Recorded) -> Answer {
     let mut store = shared.lock();
-    let client = handler::client(&store.config.clients, req)?;
+    let client = handler::client(&store.config.token_clients(), req)?;
     let code = handler::form(req, "code")?;
     let redirect_uri = handler::form(req, "redirect_uri")?;
     // Any attempt spends the code, as real servers do against replay.
@@ -206,34 +213,55 @@ fn authorization_code(shared: &Shared, req: &Recorded) -> Answer {
     if let Some(why) = refusal {
         return Err(reply::oauth_error(400, "invalid_grant", why));
     }
-    let issued = store.issue(&client.client_id, &pending.scope, &Subject::user(), true);
+    let subject = Subject::user();
+    let issued = store.issue(&client.client_id, &pending.scope, &subject, true);
     drop(store);
-    Ok(reply::json(200, issued.to_json()))
+    let mut body = issued.to_json();
+    // OpenID Connect: an id_token when the scope asked for one (code grant only, as
+    // on Webex, where the device grant takes no OpenID scopes).
+    if pending.scope.split_whitespace().any(|s| s == "openid") {
+        let request = oidc::IdTokenRequest {
+            cloud: Cloud::of_path(&req.path),
+            client_id: &client.client_id,
+            subject: &subject,
+            nonce: pending.nonce.as_deref(),
+        };
+        body["id_token"] = serde_json::json!(oidc::id_token(shared, &request));
+    }
+    Ok(reply::json(200, body))
 }
 
+/// Webex's words for a refresh token that is expired, revoked or unknown.
+pub(crate) const DEAD_REFRESH_TOKEN: &str = "The refresh token provided is expired, revoked, malformed, or invalid.";
+
+/// Webex does not rotate refresh tokens: the same one comes back, its life renewed by
+/// the refresh ("refresh tokens, when regularly used, last forever").
 fn refresh(shared: &Shared, req: &Recorded) -> Answer {
     let mut store = shared.lock();
-    let client = handler::client(&store.config.clients, req)?;
+    let client = handler::client(&store.config.token_clients(), req)?;
     let refresh_token = handler::form(req, "refresh_token")?;
     let now = store.now();
-    let (grant, scope, subject, remaining) = match store.refresh_tokens.get(refresh_token) {
+    let ttl = store.config.refresh_token_ttl_s;
+    let (grant, scope, subject) = match store.refresh_tokens.get_mut(refresh_token) {
         Some(t) if t.client_id != client.client_id => {
             return Err(reply::oauth_error(400, "invalid_grant", "the refresh token was issued to another client"));
         }
-        Some(t) if t.expires_at > now => (t.grant, t.scope.clone(), t.subject.clone(), (t.expires_at - now).as_secs()),
-        _ => return Err(reply::oauth_error(400, "invalid_grant", "unknown, expired or revoked refresh token")),
+        Some(t) if t.expires_at > now => {
+            t.expires_at = now + std::time::Duration::from_secs(ttl);
+            (t.grant, t.scope.clone(), t.subject.clone())
+        }
+        _ => return Err(reply::oauth_error(400, "invalid_grant", DEAD_REFRESH_TOKEN)),
     };
     let expires_in = store.config.access_token_ttl_s;
     let access_token = store.issue_access(grant, &client.client_id, &scope, &subject, expires_in);
     drop(store);
-    // Webex does not rotate refresh tokens: the same one comes back.
-    let issued = Issued { access_token, expires_in, refresh: Some((refresh_token.to_string(), remaining)), scope };
+    let issued = Issued { access_token, expires_in, refresh: Some((refresh_token.to_string(), ttl)), scope };
     Ok(reply::json(200, issued.to_json()))
 }
 
 fn client_credentials(shared: &Shared, req: &Recorded) -> Answer {
     let mut store = shared.lock();
-    let client = handler::client(&store.config.clients, req)?;
+    let client = handler::client(&store.config.token_clients(), req)?;
     if client.is_public() {
         return Err(reply::oauth_error(400, "unauthorized_client", "public clients cannot use client_credentials"));
     }
@@ -242,6 +270,7 @@ fn client_credentials(shared: &Shared, req: &Recorded) -> Answer {
         id: format!("client-{}", client.client_id),
         display_name: format!("Client {}", client.client_id),
         email: format!("{}@clients.example.com", client.client_id),
+        kind: SubjectType::Bot,
     };
     let issued = store.issue(&client.client_id, scope, &subject, false);
     drop(store);
@@ -252,7 +281,7 @@ fn client_credentials(shared: &Shared, req: &Recorded) -> Answer {
 /// no client secret. Answers a new access token of the same grant with that scope.
 fn scope_reduction(shared: &Shared, req: &Recorded) -> Answer {
     let mut store = shared.lock();
-    let client = handler::identified_client(&store.config.clients, req)?;
+    let client = handler::identified_client(&store.config.token_clients(), req)?;
     let token = handler::form(req, "token")?;
     let wanted = handler::form(req, "scope")?;
     let now = store.now();

@@ -21,10 +21,20 @@ pub enum Endpoint {
     PeopleMe,
     /// The U2C service catalog (`limited/catalog`, `catalog`, `signin/catalog`).
     Catalog,
+    /// `POST /v1/applications/{applicationId}/token` (Service App tokens).
+    ApplicationToken,
+    /// `POST /v1/guests/token` (guests of a Service App).
+    GuestsToken,
+    /// The OpenID Connect signing keys (`/v1/verification`, `/idb/oauth2/v2/keys/verificationjwk`).
+    Jwks,
+    /// `GET /v1/userinfo`.
+    Userinfo,
+    /// `/.well-known/openid-configuration`.
+    OpenidConfiguration,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::Authorize,
         Endpoint::Token,
         Endpoint::DeviceAuthorize,
@@ -34,6 +44,11 @@ impl Endpoint {
         Endpoint::Revoke,
         Endpoint::PeopleMe,
         Endpoint::Catalog,
+        Endpoint::ApplicationToken,
+        Endpoint::GuestsToken,
+        Endpoint::Jwks,
+        Endpoint::Userinfo,
+        Endpoint::OpenidConfiguration,
     ];
 
     /// Parses the snake_case name used by the admin endpoints (`"device_token"`).
@@ -280,6 +295,8 @@ mod tests {
     fn endpoint_names() {
         assert_eq!(Endpoint::from_name("device_token"), Some(Endpoint::DeviceToken));
         assert_eq!(Endpoint::from_name("people_me"), Some(Endpoint::PeopleMe));
+        assert_eq!(Endpoint::from_name("application_token"), Some(Endpoint::ApplicationToken));
+        assert_eq!(Endpoint::from_name("jwks"), Some(Endpoint::Jwks));
         assert_eq!(Endpoint::from_name("nope"), None);
     }
 }

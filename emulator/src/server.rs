@@ -13,12 +13,15 @@ use axum::routing::{any, get};
 
 use crate::admin;
 use crate::catalog::{self, OAUTH_HELPER_PATH, U2C_PATH};
+use crate::cloud::FEDRAMP_PREFIX;
 use crate::device;
 use crate::guest;
 use crate::handler::Answer;
 use crate::oauth;
+use crate::oidc;
 use crate::reply;
 use crate::script::{Endpoint, Recorded};
+use crate::service_app;
 use crate::session;
 use crate::state::{Shared, SharedRef};
 
@@ -38,14 +41,25 @@ fn handler(endpoint: Endpoint) -> Handler {
         Endpoint::Revoke => session::revoke,
         Endpoint::PeopleMe => session::people_me,
         Endpoint::Catalog => catalog::catalog,
+        Endpoint::ApplicationToken => service_app::application_token,
+        Endpoint::GuestsToken => service_app::guests_token,
+        Endpoint::Jwks => oidc::jwks,
+        Endpoint::Userinfo => oidc::userinfo,
+        Endpoint::OpenidConfiguration => oidc::discovery,
     }
 }
 
 /// Every path an endpoint answers at, the public `/v1` one first. The identity
 /// broker's own `/idb/oauth2/v1/*` and the oauth-helper's `/actions/device/*` are the
 /// paths the Webex SDK uses; they share the endpoint's name, so recorded requests,
-/// scripts and delays cover both.
+/// scripts and delays cover both. Each also answers under `/fedramp` (FedRAMP's cloud).
 pub(crate) fn paths(endpoint: Endpoint) -> Vec<String> {
+    let commercial = commercial_paths(endpoint);
+    let fedramp: Vec<String> = commercial.iter().map(|p| format!("{FEDRAMP_PREFIX}{p}")).collect();
+    commercial.into_iter().chain(fedramp).collect()
+}
+
+fn commercial_paths(endpoint: Endpoint) -> Vec<String> {
     let fixed: &[&str] = match endpoint {
         Endpoint::Authorize => &["/v1/authorize", "/idb/oauth2/v1/authorize"],
         Endpoint::Token => &["/v1/access_token", "/idb/oauth2/v1/access_token"],
@@ -56,6 +70,13 @@ pub(crate) fn paths(endpoint: Endpoint) -> Vec<String> {
         Endpoint::Revoke => &["/oauth2/revoke", "/idb/oauth2/v1/revoke"],
         Endpoint::PeopleMe => &["/v1/people/me"],
         Endpoint::Catalog => &[],
+        // axum's path parameter; the handler reads the id from the recorded path.
+        Endpoint::ApplicationToken => &["/v1/applications/{application_id}/token"],
+        Endpoint::GuestsToken => &["/v1/guests/token"],
+        // Webex's documented jwks_uri, and the identity broker's key endpoint.
+        Endpoint::Jwks => &["/v1/verification", "/idb/oauth2/v2/keys/verificationjwk"],
+        Endpoint::Userinfo => &["/v1/userinfo"],
+        Endpoint::OpenidConfiguration => &["/v1/.well-known/openid-configuration", "/idb/.well-known/openid-configuration"],
     };
     let mut all: Vec<String> = fixed.iter().map(|p| p.to_string()).collect();
     match endpoint {
@@ -88,6 +109,7 @@ pub(crate) fn router(shared: SharedRef) -> Router {
     }
     router
         .route(device::VERIFY_PATH, get(verify).post(verify_post))
+        .route(&format!("{FEDRAMP_PREFIX}{}", device::VERIFY_PATH), get(verify).post(verify_post))
         .nest("/_emulator", admin::router())
         .fallback(|| async { reply::webex_error(404, "no such endpoint on the emulator") })
         .with_state(shared)

@@ -5,6 +5,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::cloud::Cloud;
 use crate::handler::{self, Answer};
 use crate::reply;
 use crate::script::Recorded;
@@ -32,7 +33,7 @@ pub(crate) fn logout(shared: &Shared, req: &Recorded) -> Answer {
 pub(crate) fn revoke(shared: &Shared, req: &Recorded) -> Answer {
     handler::method(req, &["POST"])?;
     let mut store = shared.lock();
-    let client = handler::client(&store.config.clients, req)?;
+    let client = handler::client(&store.config.token_clients(), req)?;
     let token = handler::form(req, "token")?;
     if let Some((grant, owner)) = store.grant_of(token)
         && owner == client.client_id
@@ -54,25 +55,31 @@ pub(crate) fn bearer<'s>(store: &'s Store, req: &Recorded) -> Result<&'s AccessT
     store.access_tokens.get(token).filter(|t| t.expires_at > now).ok_or_else(unauthorized)
 }
 
-/// Webex ids are unpadded base64 of a `ciscospark://us/KIND/id` URI.
-pub(crate) fn hydra_id(kind: &str, id: &str) -> String {
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("ciscospark://us/{kind}/{id}"))
+/// Webex ids are unpadded base64 of a `ciscospark://CLUSTER/KIND/id` URI (`us`, or
+/// FedRAMP's `urn:TEAM:us-gov-west-1_a1`).
+pub(crate) fn hydra_id(cloud: Cloud, kind: &str, id: &str) -> String {
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("ciscospark://{}/{kind}/{id}", cloud.id_cluster()))
 }
 
+/// `{id, emails, displayName, orgId, type}` of the token's subject; `type` is `person`,
+/// `bot` (Service Apps, client credentials) or `appuser` (guests).
 pub(crate) fn people_me(shared: &Shared, req: &Recorded) -> Answer {
     handler::method(req, &["GET"])?;
+    let cloud = Cloud::of_path(&req.path);
     let store = shared.lock();
     let subject = bearer(&store, req)?.subject.clone();
+    // A guest renamed by a later guests/token call is shown by its new name.
+    let name = store.guest_names.get(&subject.id).cloned().unwrap_or(subject.display_name);
     let org_id = store.config.org_id.clone();
     drop(store);
     Ok(reply::json(
         200,
         json!({
-            "id": hydra_id("PEOPLE", &subject.id),
+            "id": hydra_id(cloud, "PEOPLE", &subject.id),
             "emails": [subject.email],
-            "displayName": subject.display_name,
-            "orgId": hydra_id("ORGANIZATION", &org_id),
-            "type": "person",
+            "displayName": name,
+            "orgId": hydra_id(cloud, "ORGANIZATION", &org_id),
+            "type": subject.kind.name(),
         }),
     ))
 }

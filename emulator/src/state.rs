@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::EmulatorConfig;
 use crate::ids;
+use crate::oidc::KeyRing;
 use crate::script::{Endpoint, Recorded, Scripted};
 use crate::tokens::Issued;
 
@@ -43,6 +44,8 @@ pub(crate) struct PendingCode {
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub scope: String,
+    /// The authorize request's `nonce`, for the id_token.
+    pub nonce: Option<String>,
     pub expires_at: Instant,
 }
 
@@ -53,7 +56,26 @@ pub(crate) struct PendingConsent {
     pub code_challenge: Option<String>,
     pub scope: String,
     pub state: Option<String>,
+    pub nonce: Option<String>,
     pub expires_at: Instant,
+}
+
+/// `people/me`'s `type`: Webex says `appuser` for guests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubjectType {
+    Person,
+    Bot,
+    AppUser,
+}
+
+impl SubjectType {
+    pub fn name(self) -> &'static str {
+        match self {
+            SubjectType::Person => "person",
+            SubjectType::Bot => "bot",
+            SubjectType::AppUser => "appuser",
+        }
+    }
 }
 
 /// Who a token speaks for; `/v1/people/me` answers with it.
@@ -62,6 +84,7 @@ pub(crate) struct Subject {
     pub id: String,
     pub display_name: String,
     pub email: String,
+    pub kind: SubjectType,
 }
 
 impl Subject {
@@ -70,6 +93,7 @@ impl Subject {
             id: "emulated-user-0001".into(),
             display_name: "Emulated User".into(),
             email: "emulated.user@example.com".into(),
+            kind: SubjectType::Person,
         }
     }
 }
@@ -118,6 +142,12 @@ pub(crate) struct Store {
     pub scripts: HashMap<Endpoint, VecDeque<Scripted>>,
     pub delays: HashMap<Endpoint, Duration>,
     pub requests: Vec<(Endpoint, Recorded)>,
+    /// Signs id_tokens; the JWKS publishes it.
+    pub keys: KeyRing,
+    /// Guests of `guests/token`: (Service App, subject) -> the guest's id.
+    pub guests: HashMap<(String, String), String>,
+    /// A guest's current display name (the same subject again renames it).
+    pub guest_names: HashMap<String, String>,
     next_grant: u64,
     /// How far the emulator's clock runs ahead of the real one (`clock/advance`).
     clock_offset: Duration,
@@ -135,6 +165,9 @@ impl Store {
             scripts: HashMap::new(),
             delays: HashMap::new(),
             requests: Vec::new(),
+            keys: KeyRing::new(),
+            guests: HashMap::new(),
+            guest_names: HashMap::new(),
             next_grant: 1,
             clock_offset: Duration::ZERO,
         }

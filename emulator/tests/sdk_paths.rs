@@ -151,7 +151,12 @@ async fn identity_broker_paths_share_the_endpoint_names() {
     assert_eq!(emu.requests(Endpoint::Revoke)[0].path, "/idb/oauth2/v1/revoke");
     assert_eq!(
         emu.urls(Endpoint::Token),
-        [format!("{base}/v1/access_token"), format!("{base}/idb/oauth2/v1/access_token")]
+        [
+            format!("{base}/v1/access_token"),
+            format!("{base}/idb/oauth2/v1/access_token"),
+            format!("{base}/fedramp/v1/access_token"),
+            format!("{base}/fedramp/idb/oauth2/v1/access_token"),
+        ]
     );
 }
 
