@@ -223,9 +223,10 @@ struct AuthorizeAppRequest {
 
 /// The Control Hub switch: whether a Full Admin authorized the Service App in the org.
 async fn authorize_service_app(State(shared): State<SharedRef>, body: Bytes) -> Response {
-    answer(parse::<AuthorizeAppRequest>(&body).map(|r| {
-        reply::json(200, json!({"ok": shared.set_service_app_authorized(&r.client_id, r.authorized)}))
-    }))
+    answer(
+        parse::<AuthorizeAppRequest>(&body)
+            .map(|r| reply::json(200, json!({"ok": shared.set_service_app_authorized(&r.client_id, r.authorized)}))),
+    )
 }
 
 #[derive(Deserialize)]

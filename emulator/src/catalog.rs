@@ -40,8 +40,7 @@ pub(crate) fn service_links(base_url: &str) -> Map<String, Value> {
 /// request's host to the entry's `host`, which drops the port (hostmap interceptor).
 fn hostmap(base_url: &str, org_id: &str) -> Value {
     let links = service_links(base_url);
-    let host =
-        url::Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let host = url::Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
     let entries: Vec<Value> = links
         .keys()
         .map(|name| json!({"host": host, "ttl": -1, "priority": 5, "id": format!("urn:TEAM:emulator_a:{name}")}))
@@ -65,7 +64,8 @@ pub(crate) fn catalog(shared: &Shared, req: &Recorded) -> Answer {
     let org_id = store.config.org_id.clone();
     let cloud = Cloud::of_path(&req.path);
     let cloud_base = cloud.base(&shared.base_url);
-    let path = req.path.strip_prefix(crate::cloud::FEDRAMP_PREFIX).filter(|_| cloud == Cloud::FedRamp).unwrap_or(&req.path);
+    let path =
+        req.path.strip_prefix(crate::cloud::FEDRAMP_PREFIX).filter(|_| cloud == Cloud::FedRamp).unwrap_or(&req.path);
     let suffix = path.strip_prefix(U2C_PATH).unwrap_or(path);
     match suffix {
         // Before sign-in: no credentials, a selector in the query.

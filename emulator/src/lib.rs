@@ -42,10 +42,10 @@ pub use config::{
     ClientRegistration, Consent, DEFAULT_SERVICE_APP_SCOPE, EmulatorConfig, MIN_GUEST_SECRET_BYTES, ServiceApp,
     check_guest_secret, check_org_id, parse_client_spec, parse_guest_issuer_spec, parse_service_app_spec,
 };
-pub use service_app::application_id;
 pub use pkce::challenge_s256;
 pub use script::{Endpoint, Recorded, Scripted};
 pub use sdk::{sdk_config, sdk_snippet};
+pub use service_app::application_id;
 
 use state::Shared;
 

@@ -10,11 +10,11 @@ use crate::config::Consent;
 use crate::device;
 use crate::handler::{self, Answer};
 use crate::ids;
+use crate::oidc;
 use crate::pages;
 use crate::pkce;
 use crate::reply;
 use crate::script::Recorded;
-use crate::oidc;
 use crate::state::{CODE_TTL, PendingCode, PendingConsent, Shared, Store, Subject, SubjectType};
 use crate::tokens::{DEFAULT_SCOPE, DEVICE_GRANT, Issued, SCOPE_REDUCTION_GRANT};
 

@@ -203,7 +203,20 @@ pub(crate) fn discovery(shared: &Shared, req: &Recorded) -> Answer {
     doc.insert("token_endpoint_auth_methods_supported".into(), json!(["client_secret_basic", "client_secret_post"]));
     doc.insert(
         "claims_supported".into(),
-        json!(["aud", "sub", "auth_time", "iss", "exp", "iat", "nonce", "email", "email_verified", "name", "given_name", "family_name"]),
+        json!([
+            "aud",
+            "sub",
+            "auth_time",
+            "iss",
+            "exp",
+            "iat",
+            "nonce",
+            "email",
+            "email_verified",
+            "name",
+            "given_name",
+            "family_name"
+        ]),
     );
     Ok(reply::json(200, Value::Object(doc)))
 }
@@ -217,7 +230,10 @@ mod tests {
         let mut ring = KeyRing::new();
         assert_eq!(ring.kids(), ["emulator-key-1"]);
         let jwk = &ring.jwks()["keys"][0];
-        assert_eq!((jwk["kty"].as_str(), jwk["use"].as_str(), jwk["kid"].as_str()), (Some("RSA"), Some("sig"), Some("emulator-key-1")));
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["use"].as_str(), jwk["kid"].as_str()),
+            (Some("RSA"), Some("sig"), Some("emulator-key-1"))
+        );
         assert!(jwk.get("alg").is_none(), "Webex's JWKs carry no alg");
         assert_eq!(ring.rotate(true), "emulator-key-2");
         assert_eq!(ring.kids(), ["emulator-key-1", "emulator-key-2"]);

@@ -76,7 +76,9 @@ fn commercial_paths(endpoint: Endpoint) -> Vec<String> {
         // Webex's documented jwks_uri, and the identity broker's key endpoint.
         Endpoint::Jwks => &["/v1/verification", "/idb/oauth2/v2/keys/verificationjwk"],
         Endpoint::Userinfo => &["/v1/userinfo"],
-        Endpoint::OpenidConfiguration => &["/v1/.well-known/openid-configuration", "/idb/.well-known/openid-configuration"],
+        Endpoint::OpenidConfiguration => {
+            &["/v1/.well-known/openid-configuration", "/idb/.well-known/openid-configuration"]
+        }
     };
     let mut all: Vec<String> = fixed.iter().map(|p| p.to_string()).collect();
     match endpoint {

@@ -129,11 +129,8 @@ pub(crate) fn guests_token(shared: &Shared, req: &Recorded) -> Answer {
     }
     let body = json_body(req)?;
     let (subject_id, display_name) = (required(&body, "subject")?, required(&body, "displayName")?);
-    let guest_uuid = store
-        .guests
-        .entry((app_id.clone(), subject_id.to_string()))
-        .or_insert_with(|| ids::uuid_like())
-        .clone();
+    let guest_uuid =
+        store.guests.entry((app_id.clone(), subject_id.to_string())).or_insert_with(ids::uuid_like).clone();
     store.guest_names.insert(guest_uuid.clone(), display_name.to_string());
     let subject = Subject {
         id: guest_uuid.clone(),

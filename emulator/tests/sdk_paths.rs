@@ -526,6 +526,8 @@ async fn command_line_clients_guest_issuer_and_sdk_snippet() {
                 "my-spa::http://localhost:3000/",
                 "--guest-issuer",
                 &format!("my-issuer:{secret}"),
+                "--service-app",
+                "my-sa:sa-secret",
                 "--print-sdk-config",
             ])
             .stdout(Stdio::piped())
@@ -545,6 +547,9 @@ async fn command_line_clients_guest_issuer_and_sdk_snippet() {
 
     let info: Value = http().get(format!("{base}/_emulator/info")).send().await.unwrap().json().await.unwrap();
     assert_eq!(info["guest_issuer"], "my-issuer");
+    let apps: Vec<&str> =
+        info["service_apps"].as_array().unwrap().iter().map(|a| a["client_id"].as_str().unwrap()).collect();
+    assert_eq!(apps, ["service-app", "my-sa"]);
     let clients = info["clients"].as_array().unwrap();
     let spa = clients.iter().find(|c| c["client_id"] == "my-spa").unwrap();
     assert!(spa["client_secret"].is_null());
