@@ -1,8 +1,13 @@
-//! A local Webex identity broker for webex-auth's tests, examples and benchmarks.
+//! A local Webex identity broker for webex-auth's tests, examples and benchmarks, and an
+//! offline Webex for the official Webex JS SDK.
 //!
-//! It speaks the Webex dialect of every endpoint the engine uses (authorize, token,
-//! device, guest JWT, logout, revoke, people/me) on loopback, and lets a test script
-//! answers, add delays, approve device codes and inspect what it received — from Rust
+//! It speaks the Webex dialect of every endpoint the engine uses (authorize with its
+//! consent page, token, device with its verification page, guest JWT, logout, revoke,
+//! people/me, Service App and guest tokens, OpenID Connect keys, userinfo and
+//! discovery) at the public `/v1` paths, the identity broker's `/idb/oauth2/v1` paths,
+//! the oauth-helper's and the U2C catalog's, for the commercial cloud and (under
+//! `/fedramp`) FedRAMP's, on loopback. A test scripts answers, adds delays, approves
+//! device codes, moves the clock, rotates keys and inspects what it received: from Rust
 //! through [`Emulator`], from other languages through the `/_emulator/*` endpoints.
 
 // Handlers answer `Result<Response, Response>`: the error is the client's whole HTTP
