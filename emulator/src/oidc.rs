@@ -4,6 +4,7 @@
 //! Keys rotate on request; the old key stays published or goes (a test's choice).
 
 use axum::http::{HeaderValue, header};
+use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
@@ -22,6 +23,13 @@ const TEST_KEYS: [&str; 3] = [
     include_str!("../keys/test-rsa-2.pem"),
     include_str!("../keys/test-rsa-3.pem"),
 ];
+
+/// The DER inside a `-----BEGIN RSA PRIVATE KEY-----` (PKCS#1) PEM: the base64 between
+/// the armour lines. (jsonwebtoken's own PEM reader would pull in an ASN.1 stack.)
+fn pkcs1_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).expect("the shipped test keys are base64 PEM")
+}
 
 /// How long clients may cache the JWKS (`Cache-Control: max-age`), unless configured.
 pub(crate) const DEFAULT_JWKS_MAX_AGE_S: u64 = 300;
@@ -50,8 +58,7 @@ impl KeyRing {
     }
 
     fn make(&self, n: usize) -> SigningKey {
-        let pem = TEST_KEYS[n % TEST_KEYS.len()];
-        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("the shipped test keys are valid RSA PEM");
+        let key = EncodingKey::from_rsa_der(&pkcs1_der(TEST_KEYS[n % TEST_KEYS.len()]));
         let kid = format!("emulator-key-{}", n + 1);
         let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).expect("an RSA key has public components");
         jwk.common.key_id = Some(kid.clone());
