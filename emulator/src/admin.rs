@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::config::{ClientRegistration, EmulatorConfig};
+use crate::config::{self, ClientRegistration, Consent, EmulatorConfig, ServiceApp};
 use crate::reply;
 use crate::script::{Endpoint, Scripted};
+use crate::sdk;
 use crate::state::SharedRef;
 
 pub(crate) fn router() -> Router<SharedRef> {
@@ -29,6 +30,11 @@ pub(crate) fn router() -> Router<SharedRef> {
         .route("/expire_refresh_tokens", post(expire_refresh_tokens))
         .route("/info", get(info))
         .route("/config", post(config))
+        .route("/sdk-config", get(sdk_config))
+        .route("/clock/advance", post(advance_clock))
+        .route("/clock/reset", post(reset_clock))
+        .route("/jwks/rotate", post(rotate_keys))
+        .route("/service_apps/authorize", post(authorize_service_app))
 }
 
 pub(crate) fn query_value(query: Option<&str>, keys: &[&str]) -> Option<String> {
@@ -159,8 +165,91 @@ async fn info(State(shared): State<SharedRef>) -> Response {
             "guest_secret_b64": config.guest_secret_b64,
             "org_id": config.org_id,
             "clients": config.clients,
+            "consent": config.consent,
+            "service_apps": config.service_apps,
+            "fedramp_api_url": format!("{}/fedramp/v1", shared.base_url),
+            "fedramp_idbroker_url": format!("{}/fedramp", shared.base_url),
+            "oidc_issuer": crate::oidc::issuer(&shared, crate::cloud::Cloud::Commercial, config.oidc_issuer.as_deref()),
+            "jwks_uri": format!("{}/v1/verification", shared.base_url),
+            "signing_kids": shared.lock().keys.kids(),
         }),
     )
+}
+
+/// `?client_id=` (default: the first registered client): the Webex JS SDK's config.
+async fn sdk_config(State(shared): State<SharedRef>, RawQuery(query): RawQuery) -> Response {
+    let config = shared.config();
+    let wanted = query_value(query.as_deref(), &["client_id"]);
+    let client = match &wanted {
+        Some(id) => config.clients.iter().find(|c| &c.client_id == id),
+        None => config.clients.first(),
+    };
+    match client {
+        Some(client) => reply::json(200, sdk::sdk_config(&shared.base_url, client)),
+        None => bad_request("no such client"),
+    }
+}
+
+/// Back to the real time, for the next test on a shared emulator.
+async fn reset_clock(State(shared): State<SharedRef>) -> Response {
+    shared.reset_clock();
+    ok()
+}
+
+#[derive(Deserialize)]
+struct RotateRequest {
+    #[serde(default = "yes")]
+    keep_old: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `{"keep_old": true}` (the default) keeps the old keys in the JWKS beside the new one.
+async fn rotate_keys(State(shared): State<SharedRef>, body: Bytes) -> Response {
+    let request = if body.is_empty() { Ok(RotateRequest { keep_old: true }) } else { parse::<RotateRequest>(&body) };
+    answer(request.map(|r| {
+        let kid = shared.lock().keys.rotate(r.keep_old);
+        reply::json(200, json!({"ok": true, "kid": kid, "kids": shared.lock().keys.kids()}))
+    }))
+}
+
+#[derive(Deserialize)]
+struct AuthorizeAppRequest {
+    client_id: String,
+    authorized: bool,
+}
+
+/// The Control Hub switch: whether a Full Admin authorized the Service App in the org.
+async fn authorize_service_app(State(shared): State<SharedRef>, body: Bytes) -> Response {
+    answer(
+        parse::<AuthorizeAppRequest>(&body)
+            .map(|r| reply::json(200, json!({"ok": shared.set_service_app_authorized(&r.client_id, r.authorized)}))),
+    )
+}
+
+#[derive(Deserialize)]
+struct AdvanceRequest {
+    seconds: u64,
+}
+
+/// Moves the emulator's clock forward: every expiry comes `seconds` sooner.
+async fn advance_clock(State(shared): State<SharedRef>, body: Bytes) -> Response {
+    answer(parse::<AdvanceRequest>(&body).map(|r| {
+        shared.advance_clock(Duration::from_secs(r.seconds));
+        ok()
+    }))
+}
+
+#[derive(Deserialize)]
+struct ServiceAppJson {
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default = "yes")]
+    authorized: bool,
 }
 
 #[derive(Deserialize)]
@@ -198,8 +287,21 @@ fn apply_config_key(config: &mut EmulatorConfig, key: &str, value: &Value) -> Re
         "device_interval_s" => config.device_interval_s = Some(seconds()?),
         "guest_token_ttl_s" => config.guest_token_ttl_s = seconds()?,
         "guest_issuer" => config.guest_issuer = text()?,
-        "guest_secret_b64" => config.guest_secret_b64 = text()?,
-        "org_id" => config.org_id = text()?,
+        "guest_secret_b64" => {
+            let secret = text()?;
+            config::check_guest_secret(&secret).map_err(|why| format!("guest_secret_b64: {why}"))?;
+            config.guest_secret_b64 = secret;
+        }
+        "org_id" => {
+            let org_id = text()?;
+            config::check_org_id(&org_id)?;
+            config.org_id = org_id;
+        }
+        "consent" => {
+            let name = text()?;
+            config.consent = Consent::from_name(&name)
+                .ok_or_else(|| format!("consent must be auto, page or browser, not {name:?}"))?;
+        }
         "clients" => {
             let clients: Vec<ClientJson> =
                 serde_json::from_value(value.clone()).map_err(|e| format!("clients: {e}"))?;
@@ -212,6 +314,25 @@ fn apply_config_key(config: &mut EmulatorConfig, key: &str, value: &Value) -> Re
                 })
                 .collect();
         }
+        "service_apps" => {
+            let apps: Vec<ServiceAppJson> =
+                serde_json::from_value(value.clone()).map_err(|e| format!("service_apps: {e}"))?;
+            config.service_apps = apps
+                .into_iter()
+                .map(|a| ServiceApp {
+                    scope: a.scope.unwrap_or_else(|| config::DEFAULT_SERVICE_APP_SCOPE.to_string()),
+                    client_id: a.client_id,
+                    client_secret: a.client_secret,
+                    authorized: a.authorized,
+                })
+                .collect();
+        }
+        "oidc_issuer" if value.is_null() => config.oidc_issuer = None,
+        "oidc_issuer" => config.oidc_issuer = Some(text()?),
+        "id_token_claims" if value.is_null() => config.id_token_claims = None,
+        "id_token_claims" if value.is_object() => config.id_token_claims = Some(value.clone()),
+        "id_token_claims" => return Err("id_token_claims must be an object or null".into()),
+        "jwks_max_age_s" => config.jwks_max_age_s = seconds()?,
         other => return Err(format!("unknown config key {other:?}")),
     }
     Ok(())

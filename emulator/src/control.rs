@@ -41,13 +41,33 @@ impl Shared {
     }
 
     pub fn pending_user_codes(&self) -> Vec<String> {
-        let now = std::time::Instant::now();
-        self.lock()
+        let store = self.lock();
+        let now = store.now();
+        store
             .devices
             .values()
             .filter(|d| d.status == DeviceStatus::Pending && d.expires_at > now)
             .map(|d| d.user_code.clone())
             .collect()
+    }
+
+    pub fn set_service_app_authorized(&self, client_id: &str, authorized: bool) -> bool {
+        let mut store = self.lock();
+        match store.config.service_apps.iter_mut().find(|a| a.client_id == client_id) {
+            Some(app) => {
+                app.authorized = authorized;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn advance_clock(&self, by: Duration) {
+        self.lock().advance_clock(by);
+    }
+
+    pub fn reset_clock(&self) {
+        self.lock().reset_clock();
     }
 
     pub fn expire_refresh_tokens(&self) {

@@ -1,17 +1,18 @@
-//! `/v1/jwt/login`: guest-issuer JWTs (HS256) exchanged for an access token.
+//! `/v1/jwt/login`: guest-issuer JWTs (HS256) exchanged for an access token, which is
+//! itself a JWT as Webex's are: `user_type: "guest"` and the org in `realm`, the two
+//! claims the SDK reads (`isUnverifiedGuest`, `getOrgId`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use axum::response::Response;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::client_auth::decode_base64_lenient;
+use crate::cloud::Cloud;
+use crate::handler::{self, Answer};
 use crate::reply;
 use crate::script::Recorded;
-use crate::state::{Shared, Subject};
+use crate::state::{Shared, Store, Subject, SubjectType};
 
 /// Claims the emulator cares about, once the JWT is proven genuine.
 #[derive(Debug)]
@@ -65,34 +66,67 @@ pub(crate) fn verify_jwt(jwt: &str, secret_b64: &str, issuer: &str, now: u64) ->
     Ok(GuestClaims { sub, name })
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+/// HS256 over `claims` with `key`: the emulator's own guest access tokens.
+pub(crate) fn sign_hs256(claims: &Value, key: &[u8]) -> String {
+    let enc = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let signing_input = format!("{}.{}", enc(&json!({"alg": "HS256", "typ": "JWT"})), enc(claims));
+    // HMAC takes keys of any length; the emulator's is 32 random bytes.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(signing_input.as_bytes());
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
 }
 
-pub(crate) fn login(shared: &Shared, req: &Recorded) -> Response {
-    if req.method != "POST" {
-        return reply::method_not_allowed();
+/// Scope of guest access tokens.
+const GUEST_SCOPE: &str = "spark:all spark:kms";
+
+/// A guest access token: a JWT as Webex's are, with `user_type: "guest"` and the org in
+/// `realm` (what the SDK's `isUnverifiedGuest` and `getOrgId` read), known to the API.
+pub(crate) fn guest_token(shared: &Shared, store: &mut Store, client_id: &str, subject: &Subject, ttl: u64) -> String {
+    let now = store.unix_now();
+    let token = sign_hs256(
+        &json!({
+            "iss": shared.base_url,
+            "sub": subject.id,
+            "name": subject.display_name,
+            "user_type": "guest",
+            "realm": store.config.org_id,
+            "iat": now,
+            "exp": now + ttl,
+            // Two tokens of the same guest in the same second still differ.
+            "jti": crate::ids::alnum(16),
+        }),
+        &shared.token_key,
+    );
+    let grant = store.new_grant();
+    store.remember_access(&token, grant, client_id, GUEST_SCOPE, subject, ttl);
+    token
+}
+
+pub(crate) fn login(shared: &Shared, req: &Recorded) -> Answer {
+    handler::method(req, &["POST"])?;
+    if Cloud::of_path(&req.path) == Cloud::FedRamp {
+        return Err(reply::webex_error(403, "Guest issuer applications are not supported in FedRAMP organizations."));
     }
     // The SDK sends the bare JWT; a `Bearer ` prefix is tolerated.
     let jwt = match req.bearer().or_else(|| req.header("authorization").map(str::trim)) {
         Some(value) if !value.is_empty() => value,
-        _ => return reply::webex_error(401, "The Authorization header must carry the guest JWT"),
+        _ => return Err(reply::webex_error(401, "The Authorization header must carry the guest JWT")),
     };
     let mut store = shared.lock();
-    let claims = match verify_jwt(jwt, &store.config.guest_secret_b64, &store.config.guest_issuer, unix_now()) {
-        Ok(claims) => claims,
-        Err(why) => return reply::webex_error(401, &why),
-    };
+    let now = store.unix_now();
+    let claims = verify_jwt(jwt, &store.config.guest_secret_b64, &store.config.guest_issuer, now)
+        .map_err(|why| reply::webex_error(401, &why))?;
     let subject = Subject {
         display_name: claims.name.unwrap_or_else(|| claims.sub.clone()),
         email: format!("{}@guests.example.com", claims.sub),
         id: claims.sub,
+        kind: SubjectType::AppUser,
     };
     let ttl = store.config.guest_token_ttl_s;
-    let grant = store.new_grant();
-    let token = store.issue_access(grant, "guest", &subject, ttl);
+    let token = guest_token(shared, &mut store, "guest", &subject, ttl);
     drop(store);
-    reply::json(200, json!({"token": token, "expiresIn": ttl}))
+    Ok(reply::json(200, json!({"token": token, "expiresIn": ttl})))
 }
 
 #[cfg(test)]

@@ -7,6 +7,21 @@ pub fn alnum(len: usize) -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
+/// A random UUID v4 in its usual text form (guest person ids).
+pub fn uuid_like() -> String {
+    let b: [u8; 16] = rand::random();
+    let hex: String = b
+        .iter()
+        .enumerate()
+        .map(|(i, x)| match i {
+            6 => format!("{:02x}", (x & 0x0f) | 0x40),
+            8 => format!("{:02x}", (x & 0x3f) | 0x80),
+            _ => format!("{x:02x}"),
+        })
+        .collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
 /// `EMU_` + 32 upper-case hex digits; Webex's look like `ROUTER_...`.
 pub fn tracking_id() -> String {
     let bits: u128 = rand::thread_rng().r#gen();

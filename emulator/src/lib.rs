@@ -1,24 +1,41 @@
-//! A local Webex identity broker for webex-auth's tests, examples and benchmarks.
+//! A local Webex identity broker for webex-auth's tests, examples and benchmarks, and an
+//! offline Webex for the official Webex JS SDK.
 //!
-//! It speaks the Webex dialect of every endpoint the engine uses (authorize, token,
-//! device, guest JWT, logout, revoke, people/me) on loopback, and lets a test script
-//! answers, add delays, approve device codes and inspect what it received — from Rust
+//! It speaks the Webex dialect of every endpoint the engine uses (authorize with its
+//! consent page, token, device with its verification page, guest JWT, logout, revoke,
+//! people/me, Service App and guest tokens, OpenID Connect keys, userinfo and
+//! discovery) at the public `/v1` paths, the identity broker's `/idb/oauth2/v1` paths,
+//! the oauth-helper's and the U2C catalog's, for the commercial cloud and (under
+//! `/fedramp`) FedRAMP's, on loopback. A test scripts answers, adds delays, approves
+//! device codes, moves the clock, rotates keys and inspects what it received: from Rust
 //! through [`Emulator`], from other languages through the `/_emulator/*` endpoints.
 
+// Handlers answer `Result<Response, Response>`: the error is the client's whole HTTP
+// answer, built once per request on a test server, so boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 mod admin;
+mod catalog;
 mod client_auth;
+mod cloud;
 mod config;
 mod control;
 mod device;
 mod guest;
+mod handler;
 mod ids;
 mod oauth;
+mod oidc;
+mod pages;
 mod pkce;
 mod reply;
 mod script;
+mod sdk;
 mod server;
+mod service_app;
 mod session;
 mod state;
+mod tokens;
 
 use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -26,9 +43,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::{ClientRegistration, EmulatorConfig};
+pub use config::{
+    ClientRegistration, Consent, DEFAULT_SERVICE_APP_SCOPE, EmulatorConfig, MIN_GUEST_SECRET_BYTES, ServiceApp,
+    check_guest_secret, check_org_id, parse_client_spec, parse_guest_issuer_spec, parse_service_app_spec,
+};
 pub use pkce::challenge_s256;
 pub use script::{Endpoint, Recorded, Scripted};
+pub use sdk::{sdk_config, sdk_snippet};
+pub use service_app::application_id;
 
 use state::Shared;
 
@@ -109,9 +131,85 @@ impl Emulator {
         self.shared.base_url.clone()
     }
 
-    /// The full URL of one endpoint, e.g. for `revoke_url`.
+    /// The full URL of one endpoint (its public path), e.g. for `revoke_url`.
     pub fn url(&self, endpoint: Endpoint) -> String {
         format!("{}{}", self.shared.base_url, server::path(endpoint))
+    }
+
+    /// Every URL an endpoint answers at: the public path first, then the identity
+    /// broker's, oauth-helper's or U2C's.
+    pub fn urls(&self, endpoint: Endpoint) -> Vec<String> {
+        server::paths(endpoint).into_iter().map(|path| format!("{}{path}", self.shared.base_url)).collect()
+    }
+
+    /// The U2C service catalog base (the SDK's `services.discovery.u2c`).
+    pub fn u2c_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, catalog::U2C_PATH)
+    }
+
+    /// The device verification page (`verification_uri`).
+    pub fn verification_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, device::VERIFY_PATH)
+    }
+
+    /// The Webex JS SDK's `config` pointing at this emulator, for `client_id` (the first
+    /// registered client when `None`).
+    pub fn sdk_config(&self, client_id: Option<&str>) -> Option<serde_json::Value> {
+        let config = self.shared.config();
+        let client = match client_id {
+            Some(id) => config.client(id),
+            None => config.clients.first(),
+        }?;
+        Some(sdk::sdk_config(&self.shared.base_url, client))
+    }
+
+    /// FedRAMP's `webex_api_url` on this emulator (`BASE/fedramp/v1`).
+    pub fn fedramp_api_url(&self) -> String {
+        format!("{}{}/v1", self.shared.base_url, cloud::FEDRAMP_PREFIX)
+    }
+
+    /// FedRAMP's `idbroker_url` on this emulator (`BASE/fedramp`).
+    pub fn fedramp_idbroker_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, cloud::FEDRAMP_PREFIX)
+    }
+
+    /// The id_token issuer of the commercial cloud (`BASE/idb` unless configured).
+    pub fn oidc_issuer(&self) -> String {
+        let configured = self.shared.config().oidc_issuer;
+        oidc::issuer(&self.shared, cloud::Cloud::Commercial, configured.as_deref())
+    }
+
+    /// Webex's documented `jwks_uri`: `BASE/v1/verification`.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/v1/verification", self.shared.base_url)
+    }
+
+    /// A new id_token signing key under a new kid; the old ones stay in the JWKS when
+    /// `keep_old`. Returns the new kid.
+    pub fn rotate_signing_key(&self, keep_old: bool) -> String {
+        self.shared.lock().keys.rotate(keep_old)
+    }
+
+    /// The kids the JWKS publishes; the last one signs.
+    pub fn signing_kids(&self) -> Vec<String> {
+        self.shared.lock().keys.kids()
+    }
+
+    /// Whether a Full Admin of the org authorized Service App `client_id`; false when
+    /// there is no such Service App.
+    pub fn set_service_app_authorized(&self, client_id: &str, authorized: bool) -> bool {
+        self.shared.set_service_app_authorized(client_id, authorized)
+    }
+
+    /// Moves the emulator's clock forward: codes, tokens, refresh tokens, device logins
+    /// and guest JWTs all expire `by` sooner.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
+    }
+
+    /// Sets the clock back to the real time (what was issued meanwhile keeps its expiry).
+    pub fn reset_clock(&self) {
+        self.shared.reset_clock();
     }
 
     /// Queues answers for the next requests to `endpoint`, after any already queued.

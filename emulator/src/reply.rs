@@ -46,19 +46,3 @@ pub fn redirect(location: &str) -> Response {
         Err(_) => webex_error(400, "redirect_uri cannot be used in a Location header"),
     }
 }
-
-pub fn html(status: u16, title: &str, text: &str) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let page = format!(
-        "<!doctype html><html><head><title>{t}</title></head><body><h1>{t}</h1><p>{x}</p></body></html>",
-        t = escape_html(title),
-        x = escape_html(text)
-    );
-    let mut response = (status, page).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    response
-}
-
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}

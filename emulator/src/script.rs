@@ -19,10 +19,22 @@ pub enum Endpoint {
     Logout,
     Revoke,
     PeopleMe,
+    /// The U2C service catalog (`limited/catalog`, `catalog`, `signin/catalog`).
+    Catalog,
+    /// `POST /v1/applications/{applicationId}/token` (Service App tokens).
+    ApplicationToken,
+    /// `POST /v1/guests/token` (guests of a Service App).
+    GuestsToken,
+    /// The OpenID Connect signing keys (`/v1/verification`, `/idb/oauth2/v2/keys/verificationjwk`).
+    Jwks,
+    /// `GET /v1/userinfo`.
+    Userinfo,
+    /// `/.well-known/openid-configuration`.
+    OpenidConfiguration,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::Authorize,
         Endpoint::Token,
         Endpoint::DeviceAuthorize,
@@ -31,6 +43,12 @@ impl Endpoint {
         Endpoint::Logout,
         Endpoint::Revoke,
         Endpoint::PeopleMe,
+        Endpoint::Catalog,
+        Endpoint::ApplicationToken,
+        Endpoint::GuestsToken,
+        Endpoint::Jwks,
+        Endpoint::Userinfo,
+        Endpoint::OpenidConfiguration,
     ];
 
     /// Parses the snake_case name used by the admin endpoints (`"device_token"`).
@@ -205,6 +223,12 @@ impl Recorded {
         url::form_urlencoded::parse(self.query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
     }
 
+    /// A browser navigating: its `Accept` names `text/html` (API clients send `*/*` or
+    /// `application/json`).
+    pub(crate) fn wants_html(&self) -> bool {
+        self.header("accept").is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"))
+    }
+
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
     pub(crate) fn bearer(&self) -> Option<&str> {
         let value = self.header("authorization")?.trim();
@@ -271,6 +295,8 @@ mod tests {
     fn endpoint_names() {
         assert_eq!(Endpoint::from_name("device_token"), Some(Endpoint::DeviceToken));
         assert_eq!(Endpoint::from_name("people_me"), Some(Endpoint::PeopleMe));
+        assert_eq!(Endpoint::from_name("application_token"), Some(Endpoint::ApplicationToken));
+        assert_eq!(Endpoint::from_name("jwks"), Some(Endpoint::Jwks));
         assert_eq!(Endpoint::from_name("nope"), None);
     }
 }

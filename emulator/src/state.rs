@@ -7,13 +7,17 @@ use std::time::{Duration, Instant};
 
 use crate::config::EmulatorConfig;
 use crate::ids;
+use crate::oidc::KeyRing;
 use crate::script::{Endpoint, Recorded, Scripted};
+use crate::tokens::Issued;
 
 pub(crate) const CODE_TTL: Duration = Duration::from_secs(600);
 
 pub(crate) struct Shared {
     pub started: Instant,
     pub base_url: String,
+    /// Signs the guest access tokens of `jwt/login`; random per run (32 bytes).
+    pub token_key: [u8; 32],
     store: Mutex<Store>,
 }
 
@@ -21,7 +25,7 @@ pub(crate) type SharedRef = Arc<Shared>;
 
 impl Shared {
     pub fn new(config: EmulatorConfig, base_url: String) -> Shared {
-        Shared { started: Instant::now(), base_url, store: Mutex::new(Store::new(config)) }
+        Shared { started: Instant::now(), base_url, token_key: rand::random(), store: Mutex::new(Store::new(config)) }
     }
 
     /// A handler that panicked cannot leave the store half-updated in a way that
@@ -40,7 +44,38 @@ pub(crate) struct PendingCode {
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub scope: String,
+    /// The authorize request's `nonce`, for the id_token.
+    pub nonce: Option<String>,
     pub expires_at: Instant,
+}
+
+/// An authorize request shown on the consent page, waiting for the person's answer.
+pub(crate) struct PendingConsent {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub expires_at: Instant,
+}
+
+/// `people/me`'s `type`: Webex says `appuser` for guests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubjectType {
+    Person,
+    Bot,
+    AppUser,
+}
+
+impl SubjectType {
+    pub fn name(self) -> &'static str {
+        match self {
+            SubjectType::Person => "person",
+            SubjectType::Bot => "bot",
+            SubjectType::AppUser => "appuser",
+        }
+    }
 }
 
 /// Who a token speaks for; `/v1/people/me` answers with it.
@@ -49,6 +84,7 @@ pub(crate) struct Subject {
     pub id: String,
     pub display_name: String,
     pub email: String,
+    pub kind: SubjectType,
 }
 
 impl Subject {
@@ -57,6 +93,7 @@ impl Subject {
             id: "emulated-user-0001".into(),
             display_name: "Emulated User".into(),
             email: "emulated.user@example.com".into(),
+            kind: SubjectType::Person,
         }
     }
 }
@@ -65,6 +102,7 @@ impl Subject {
 pub(crate) struct AccessToken {
     pub grant: u64,
     pub client_id: String,
+    pub scope: String,
     pub subject: Subject,
     pub expires_at: Instant,
 }
@@ -94,23 +132,25 @@ pub(crate) struct DeviceLogin {
     pub status: DeviceStatus,
 }
 
-pub(crate) struct Issued {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub refresh: Option<(String, u64)>,
-    pub scope: String,
-}
-
 pub(crate) struct Store {
     pub config: EmulatorConfig,
     pub codes: HashMap<String, PendingCode>,
+    pub consents: HashMap<String, PendingConsent>,
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub devices: HashMap<String, DeviceLogin>,
     pub scripts: HashMap<Endpoint, VecDeque<Scripted>>,
     pub delays: HashMap<Endpoint, Duration>,
     pub requests: Vec<(Endpoint, Recorded)>,
+    /// Signs id_tokens; the JWKS publishes it.
+    pub keys: KeyRing,
+    /// Guests of `guests/token`: (Service App, subject) -> the guest's id.
+    pub guests: HashMap<(String, String), String>,
+    /// A guest's current display name (the same subject again renames it).
+    pub guest_names: HashMap<String, String>,
     next_grant: u64,
+    /// How far the emulator's clock runs ahead of the real one (`clock/advance`).
+    clock_offset: Duration,
 }
 
 impl Store {
@@ -118,14 +158,40 @@ impl Store {
         Store {
             config,
             codes: HashMap::new(),
+            consents: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             devices: HashMap::new(),
             scripts: HashMap::new(),
             delays: HashMap::new(),
             requests: Vec::new(),
+            keys: KeyRing::new(),
+            guests: HashMap::new(),
+            guest_names: HashMap::new(),
             next_grant: 1,
+            clock_offset: Duration::ZERO,
         }
+    }
+
+    /// The emulator's "now": the monotonic clock plus every `advance_clock`. Every
+    /// expiry (codes, tokens, device logins, guest JWTs) is judged by it.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Unix seconds on the emulator's clock, for JWT `iat`/`exp`.
+    pub fn unix_now(&self) -> u64 {
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        (wall + self.clock_offset).as_secs()
+    }
+
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset += by;
+    }
+
+    /// What was issued while the clock ran ahead keeps its (later) expiry.
+    pub fn reset_clock(&mut self) {
+        self.clock_offset = Duration::ZERO;
     }
 
     pub fn new_grant(&mut self) -> u64 {
@@ -134,28 +200,44 @@ impl Store {
         grant
     }
 
-    pub fn issue_access(&mut self, grant: u64, client_id: &str, subject: &Subject, ttl_s: u64) -> String {
+    pub fn issue_access(&mut self, grant: u64, client_id: &str, scope: &str, subject: &Subject, ttl_s: u64) -> String {
         let token = ids::token(&self.config.org_id);
+        self.remember_access(&token, grant, client_id, scope, subject, ttl_s);
+        token
+    }
+
+    /// Records a token minted elsewhere (a guest JWT) so the API knows it.
+    pub fn remember_access(
+        &mut self,
+        token: &str,
+        grant: u64,
+        client_id: &str,
+        scope: &str,
+        subject: &Subject,
+        ttl_s: u64,
+    ) {
+        let expires_at = self.now() + Duration::from_secs(ttl_s);
         self.access_tokens.insert(
-            token.clone(),
+            token.to_string(),
             AccessToken {
                 grant,
                 client_id: client_id.to_string(),
+                scope: scope.to_string(),
                 subject: subject.clone(),
-                expires_at: Instant::now() + Duration::from_secs(ttl_s),
+                expires_at,
             },
         );
-        token
     }
 
     /// A fresh grant: an access token, and a refresh token when asked for.
     pub fn issue(&mut self, client_id: &str, scope: &str, subject: &Subject, with_refresh: bool) -> Issued {
         let grant = self.new_grant();
         let expires_in = self.config.access_token_ttl_s;
-        let access_token = self.issue_access(grant, client_id, subject, expires_in);
+        let access_token = self.issue_access(grant, client_id, scope, subject, expires_in);
         let refresh = with_refresh.then(|| {
             let ttl = self.config.refresh_token_ttl_s;
             let token = ids::token(&self.config.org_id);
+            let expires_at = self.now() + Duration::from_secs(ttl);
             self.refresh_tokens.insert(
                 token.clone(),
                 RefreshToken {
@@ -163,7 +245,7 @@ impl Store {
                     client_id: client_id.to_string(),
                     scope: scope.to_string(),
                     subject: subject.clone(),
-                    expires_at: Instant::now() + Duration::from_secs(ttl),
+                    expires_at,
                 },
             );
             (token, ttl)
@@ -172,7 +254,7 @@ impl Store {
     }
 
     pub fn is_access_token_valid(&self, token: &str) -> bool {
-        self.access_tokens.get(token).is_some_and(|t| t.expires_at > Instant::now())
+        self.access_tokens.get(token).is_some_and(|t| t.expires_at > self.now())
     }
 
     /// The grant a token (access or refresh) belongs to, if it is known.
@@ -203,10 +285,10 @@ impl Store {
     /// Moves a pending, unexpired device login to `to` (repeating the same decision is
     /// fine); false when there is no such login.
     pub fn decide_user_code(&mut self, user_code: &str, to: DeviceStatus) -> bool {
+        let now = self.now();
         match self.find_device_by_user_code(user_code) {
             Some(device)
-                if device.expires_at > Instant::now()
-                    && (device.status == DeviceStatus::Pending || device.status == to) =>
+                if device.expires_at > now && (device.status == DeviceStatus::Pending || device.status == to) =>
             {
                 device.status = to;
                 true

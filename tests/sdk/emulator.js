@@ -1,0 +1,127 @@
+// Starts webex-auth-emulator (the binary from $WEBEX_AUTH_EMULATOR, default
+// target/debug/webex-auth-emulator) on a free loopback port and talks to its admin API.
+// Shared by tests/sdk and tests/browser.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BINARY =
+  process.env.WEBEX_AUTH_EMULATOR ||
+  path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'webex-auth-emulator');
+
+class Emulator {
+  constructor(base, child) {
+    this.base = base;
+    this.child = child;
+  }
+
+  async admin(pathname, body) {
+    const res = await fetch(`${this.base}/_emulator/${pathname}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`emulator ${pathname} answered ${res.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  script(endpoint, responses) {
+    return this.admin('script', { endpoint, responses });
+  }
+
+  requests(endpoint) {
+    return this.admin(`requests${endpoint ? `?endpoint=${endpoint}` : ''}`);
+  }
+
+  config(changes) {
+    return this.admin('config', changes);
+  }
+
+  /** The Webex SDK's `config` for a client: base URLs only, as a user would write it. */
+  sdkConfig(clientId) {
+    return this.admin(`sdk-config?client_id=${encodeURIComponent(clientId)}`);
+  }
+
+  info() {
+    return this.admin('info');
+  }
+
+  advanceClock(seconds) {
+    return this.admin('clock/advance', { seconds });
+  }
+
+  /** No scripts, no recorded requests, the real time, a fast device flow. */
+  async reset() {
+    await this.admin('clear_scripts', {});
+    await this.admin('clock/reset', {});
+    await this.admin('clear_requests', {});
+    await this.config({ device_interval_s: 1, device_expires_in_s: 600 });
+  }
+
+  stop() {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Resolves with a running Emulator once it printed its `listening` line. */
+function startEmulator(args = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BINARY, ['--host', '127.0.0.1', '--port', '0', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the emulator (${BINARY}) printed no listening line within 15 s`));
+    }, 15000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start the emulator ${BINARY}: ${e.message} (build it: cargo build -p webex-auth-emulator)`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the emulator exited early with ${code}`));
+    });
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/.exec(line.trim());
+      if (!m) {
+        child.kill('SIGKILL');
+        reject(new Error(`unexpected emulator output: ${line}`));
+        return;
+      }
+      child.removeAllListeners('exit');
+      resolve(new Emulator(m[1], child));
+    });
+  });
+}
+
+/** Resolves when `predicate()` is truthy, polling every 20 ms; rejects after `ms`. */
+async function until(predicate, what, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Without @webex/plugin-logger the SDK logs every step to the console; keep warnings
+ * and errors only (SDK_LOGS=1 keeps everything).
+ */
+function quietSdkLogs() {
+  if (process.env.SDK_LOGS) return;
+  for (const level of ['log', 'info', 'debug', 'trace']) console[level] = () => {};
+}
+
+module.exports = { startEmulator, until, quietSdkLogs, Emulator };
