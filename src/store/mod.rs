@@ -514,6 +514,11 @@ mod send_tests {
         assert_send(&s.import(b""));
     }
 
+    #[allow(dead_code, unused_must_use)]
+    fn release_is_send(l: StoreLock) {
+        assert_send(&l.release());
+    }
+
     #[test]
     fn store_types_are_send_and_sync() {
         fn check<T: Send + Sync>() {}

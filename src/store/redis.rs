@@ -20,6 +20,7 @@
 //! wanted channels subscribed; it is aborted when the connection's last Store goes.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -381,20 +382,46 @@ impl RedisStore {
         self.changes.clone()
     }
 
-    /// Runs one Redis call bounded by `limit`; every failure names the store.
-    async fn call<T, F>(&self, limit: Duration, f: F) -> Result<T, Error>
+    /// Runs one Redis call bounded by `limit`; every failure names the store. A call
+    /// whose connection was refused is tried once more within the limit: it was never
+    /// sent, and the manager has begun a new connection (after a Redis restart the
+    /// first call would otherwise fail on the connection that died during the outage).
+    ///
+    /// `f` gets its own manager clone and returns an owned future: async closures that
+    /// borrow would make the Store's futures non-`Send` (a rustc limitation).
+    async fn call<T, F, Fut>(&self, limit: Duration, f: F) -> Result<T, Error>
     where
-        F: AsyncFnOnce(&mut ConnectionManager) -> redis::RedisResult<T>,
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let mut m = self.conn.manager.clone();
-        match tokio::time::timeout(limit, f(&mut m)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.redis_error(&e)),
-            Err(_) => Err(Error::new(
-                Status::Network,
-                format!("{}: Redis did not answer within {} ms", self.describe, limit.as_millis()),
-            )),
+        let deadline = Instant::now() + limit;
+        let mut tried = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, f(self.conn.manager.clone())).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) if e.is_connection_refusal() && !tried && Instant::now() < deadline => {
+                    self.conn.connection_lost();
+                    tried = true;
+                }
+                Ok(Err(e)) => return Err(self.redis_error(&e)),
+                Err(_) => {
+                    return Err(Error::new(
+                        Status::Network,
+                        format!("{}: Redis did not answer within {} ms", self.describe, limit.as_millis()),
+                    ));
+                }
+            }
         }
+    }
+
+    /// One command, bounded by `limit`.
+    async fn cmd<T: redis::FromRedisValue>(&self, limit: Duration, cmd: redis::Cmd) -> Result<T, Error> {
+        self.call(limit, |mut m| {
+            let cmd = cmd.clone();
+            async move { cmd.query_async(&mut m).await }
+        })
+        .await
     }
 
     fn redis_error(&self, e: &redis::RedisError) -> Error {
@@ -417,10 +444,9 @@ impl RedisStore {
     }
 
     async fn fetch(&self) -> Result<Option<(String, Vec<u8>)>, Error> {
-        let key = self.token_key.clone();
-        let (g, r): (Option<String>, Option<Vec<u8>>) = self
-            .call(self.timeout, async move |m| redis::cmd("HMGET").arg(&key).arg("g").arg("r").query_async(m).await)
-            .await?;
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(&self.token_key).arg("g").arg("r");
+        let (g, r): (Option<String>, Option<Vec<u8>>) = self.cmd(self.timeout, cmd).await?;
         Ok(match (g, r) {
             (Some(g), Some(r)) => Some((g, r)),
             _ => None,
@@ -463,17 +489,16 @@ impl RedisStore {
 
     async fn write(&self, script: &'static Script, expected: String, generation: u64, record: Vec<u8>) -> Result<u64, SaveError> {
         let (key, channel, notice) = (self.token_key.clone(), self.channel.clone(), self.notice(generation));
+        let record = Arc::new(record);
         let (done, current): (i64, String) = self
-            .call(self.timeout, async move |m| {
-                script
-                    .key(&key)
-                    .arg(expected)
-                    .arg(generation.to_string())
-                    .arg(record)
-                    .arg(channel)
-                    .arg(notice)
-                    .invoke_async(m)
-                    .await
+            .call(self.timeout, |mut m| {
+                let (key, expected, record) = (key.clone(), expected.clone(), record.clone());
+                let (channel, notice) = (channel.clone(), notice.clone());
+                async move {
+                    let mut inv = script.prepare_invoke();
+                    inv.key(key).arg(expected).arg(generation.to_string()).arg(&record[..]).arg(channel).arg(notice);
+                    inv.invoke_async(&mut m).await
+                }
             })
             .await?;
         let current: u64 = current
@@ -500,12 +525,9 @@ impl RedisStore {
         let mut pause = Duration::from_millis(2);
         loop {
             let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-            let (key, value) = (self.lock_key.clone(), holder.clone());
-            let got: Option<String> = self
-                .call(left.min(self.timeout), async move |m| {
-                    redis::cmd("SET").arg(&key).arg(&value).arg("NX").arg("PX").arg(ttl_ms).query_async(m).await
-                })
-                .await?;
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&self.lock_key).arg(&holder).arg("NX").arg("PX").arg(ttl_ms);
+            let got: Option<String> = self.cmd(left.min(self.timeout), cmd).await?;
             if got.is_some() {
                 return Ok(RedisLock {
                     conn: self.conn.clone(),
@@ -528,17 +550,17 @@ impl RedisStore {
         let record = self.sealer.seal_pending(id, blob)?;
         let key = format!("{}{id}", self.pending_prefix);
         let ttl_ms = ttl.as_millis().max(1) as u64;
-        self.call(self.timeout, async move |m| {
-            redis::cmd("SET").arg(&key).arg(record).arg("PX").arg(ttl_ms).query_async::<()>(m).await
-        })
-        .await
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&key).arg(&record).arg("PX").arg(ttl_ms);
+        self.cmd::<()>(self.timeout, cmd).await
     }
 
     pub async fn take_pending(&self, id: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
         let key = format!("{}{id}", self.pending_prefix);
         let what = format!("the Redis key {key}");
-        let rec: Option<Vec<u8>> =
-            self.call(self.timeout, async move |m| redis::cmd("GETDEL").arg(&key).query_async(m).await).await?;
+        let mut cmd = redis::cmd("GETDEL");
+        cmd.arg(&key);
+        let rec: Option<Vec<u8>> = self.cmd(self.timeout, cmd).await?;
         match rec {
             None => Ok(None),
             Some(r) => {
