@@ -255,9 +255,10 @@ async fn redis_down_or_stuck_is_a_network_error_within_the_timeout_and_recovers(
     let mut r = RedisServer::start();
     let s = Store::open(&config(&r.url(), KEY, "down", 700), CLIENT).await.unwrap();
     s.save(0, Some(TOKEN)).await.unwrap();
+    let name = format!("Redis store {} (namespace down)", r.url());
     let check = |e: webex_auth::Error, t0: Instant| {
         assert_eq!(e.status(), Status::Network, "{e}");
-        assert!(e.message().contains(&format!("Redis store {} (namespace down)", r.url())), "{e}");
+        assert!(e.message().contains(&name), "{e}");
         assert!(t0.elapsed() < Duration::from_millis(700 + 500), "took {:?}", t0.elapsed());
         clean(e.message());
     };
