@@ -181,7 +181,7 @@ async fn files_are_0600_from_creation() {
     };
     let mut generation = 1;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while seen.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+    while seen.load(Ordering::Relaxed) == 0 && !watcher.is_finished() && Instant::now() < deadline {
         generation = s.save(generation, Some(TOKEN)).await.unwrap();
     }
     stop.store(true, Ordering::Relaxed);

@@ -341,6 +341,35 @@ async fn migration_file_to_redis_and_back() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// Stores of one process share a connection per (URL, timeout); when the last one is
+/// dropped, the connection closes and its supervisor task ends (it holds a clone of the
+/// connection: were it still running, the connection would stay open).
+#[tokio::test]
+async fn dropping_the_last_store_closes_its_connection() {
+    let r = RedisServer::start();
+    let mut raw = r.raw();
+    let clients = |raw: &mut redis::Connection| -> usize {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(raw).unwrap();
+        list.lines().count()
+    };
+    assert_eq!(clients(&mut raw), 1);
+    let (a, b) = (store(&r, "close").await, store(&r, "close").await);
+    let mut rx = a.changes().unwrap();
+    next_change(&mut rx).await;
+    b.save(0, Some(b"x")).await.unwrap();
+    let lock = a.lock(LONG).await.unwrap();
+    lock.release().await.unwrap();
+    assert_eq!(clients(&mut raw), 2, "two Stores, one shared connection");
+    drop(a);
+    assert_eq!(clients(&mut raw), 2);
+    drop(b);
+    let deadline = Instant::now() + LONG;
+    while clients(&mut raw) != 1 {
+        assert!(Instant::now() < deadline, "the connection of dropped Stores stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await; // polling the server's view
+    }
+}
+
 /// One run of load and save latency, file vs Redis, and bytes per token; printed for the
 /// report (`--nocapture`). Asserts only that both work.
 #[tokio::test]
@@ -370,6 +399,10 @@ async fn measure_latency_and_size() {
         saves.sort();
         loads.sort();
         let rec = s.export().await.unwrap().unwrap().len();
+        if name == "redis" {
+            let mem: i64 = redis::cmd("MEMORY").arg("USAGE").arg(format!("bench:token:{CLIENT}")).query(&mut r.raw()).unwrap();
+            println!("MEASURE redis: MEMORY USAGE of the token hash {mem} bytes");
+        }
         out.push((name, loads[n / 2], saves[n / 2], rec));
     }
     for (name, load, save, rec) in &out {
