@@ -83,8 +83,14 @@ async fn round_trip_and_nothing_readable_in_redis() {
     assert!(e.message().contains("another key") && e.message().contains("rt:token:"), "{e}");
     clean(e.message());
     // A pending blob put where a token belongs does not open as a token.
-    let _: () = redis::cmd("HSET").arg(format!("rt:token:{CLIENT}")).arg("g").arg("0").arg("r").arg(&pending)
-        .query(&mut raw).unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("rt:token:{CLIENT}"))
+        .arg("g")
+        .arg("0")
+        .arg("r")
+        .arg(&pending)
+        .query(&mut raw)
+        .unwrap();
     let e = s.load().await.unwrap_err();
     assert!(e.message().contains("pending login"), "{e}");
     clean(e.message());
@@ -313,7 +319,8 @@ async fn migration_file_to_redis_and_back() {
     let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store_redis-mig-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    let file_cfg = StoreConfig::from_json_value(&json!({"path": d.join("tokens").to_str().unwrap(), "key": KEY})).unwrap();
+    let file_cfg =
+        StoreConfig::from_json_value(&json!({"path": d.join("tokens").to_str().unwrap(), "key": KEY})).unwrap();
     let file = Store::open(&file_cfg, CLIENT).await.unwrap();
     let redis = store(&r, "mig").await;
     let mut g = 0;
@@ -378,7 +385,8 @@ async fn measure_latency_and_size() {
     let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store_redis-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    let file_cfg = StoreConfig::from_json_value(&json!({"path": d.join("tokens").to_str().unwrap(), "key": KEY})).unwrap();
+    let file_cfg =
+        StoreConfig::from_json_value(&json!({"path": d.join("tokens").to_str().unwrap(), "key": KEY})).unwrap();
     let token = vec![b'T'; 1500]; // about the size of an engine supertoken JSON
     let mut out = Vec::new();
     for (name, s) in [("file", Store::open(&file_cfg, CLIENT).await.unwrap()), ("redis", store(&r, "bench").await)] {
@@ -400,13 +408,17 @@ async fn measure_latency_and_size() {
         loads.sort();
         let rec = s.export().await.unwrap().unwrap().len();
         if name == "redis" {
-            let mem: i64 = redis::cmd("MEMORY").arg("USAGE").arg(format!("bench:token:{CLIENT}")).query(&mut r.raw()).unwrap();
+            let mem: i64 =
+                redis::cmd("MEMORY").arg("USAGE").arg(format!("bench:token:{CLIENT}")).query(&mut r.raw()).unwrap();
             println!("MEASURE redis: MEMORY USAGE of the token hash {mem} bytes");
         }
         out.push((name, loads[n / 2], saves[n / 2], rec));
     }
     for (name, load, save, rec) in &out {
-        println!("MEASURE {name}: load p50 {load:?}, save p50 {save:?}, record {rec} bytes for a {} byte token", token.len());
+        println!(
+            "MEASURE {name}: load p50 {load:?}, save p50 {save:?}, record {rec} bytes for a {} byte token",
+            token.len()
+        );
     }
     let (f, r) = (&out[0], &out[1]);
     println!(

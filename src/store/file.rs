@@ -77,10 +77,7 @@ impl FileStore {
     }
 
     /// Runs blocking file work off the runtime threads.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Inner) -> T + Send + 'static,
-    ) -> Result<T, Error> {
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> T + Send + 'static) -> Result<T, Error> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner))
             .await
@@ -151,14 +148,9 @@ impl FileStore {
         let file = self
             .blocking(move |i| {
                 let path = i.lock_file(which);
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(|e| Error::invalid(format!("{}: cannot open the lock file {}: {e}", i.describe, path.display())))
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path).map_err(
+                    |e| Error::invalid(format!("{}: cannot open the lock file {}: {e}", i.describe, path.display())),
+                )
             })
             .await??;
         let mut pause = Duration::from_millis(1);
@@ -218,10 +210,7 @@ impl Inner {
         };
         let len = file.metadata().map_err(|e| self.io_error("read the file", e))?.len();
         if len > format::MAX_RECORD as u64 {
-            return Err(Error::invalid(format!(
-                "{} is {len} bytes, larger than a store record can be",
-                self.what()
-            )));
+            return Err(Error::invalid(format!("{} is {len} bytes, larger than a store record can be", self.what())));
         }
         let mut buf = Vec::with_capacity(len as usize);
         io::Read::read_to_end(&mut io::Read::take(file, format::MAX_RECORD as u64 + 1), &mut buf)

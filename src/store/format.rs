@@ -141,14 +141,7 @@ pub fn seal(
 
 /// Opens a record. `what` names where it came from ("the store file /x", "Redis key k")
 /// and goes into error messages; nothing of the record's content ever does.
-pub fn open(
-    key: &Key,
-    kind: Kind,
-    client_id: &str,
-    context: &str,
-    record: &[u8],
-    what: &str,
-) -> Result<Opened, Error> {
+pub fn open(key: &Key, kind: Kind, client_id: &str, context: &str, record: &[u8], what: &str) -> Result<Opened, Error> {
     let generation = check_header(kind, client_id, record, what)?;
     if record[22..30] != key.id() {
         return Err(Error::invalid(format!(

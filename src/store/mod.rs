@@ -24,8 +24,8 @@
 
 #![forbid(unsafe_code)]
 
-pub mod format;
 mod file;
+pub mod format;
 mod redis;
 
 use std::fmt;
@@ -100,9 +100,10 @@ impl StoreConfig {
         let key = match (string("key")?, string("key_file")?) {
             (Some(k), None) => decode_key(k, "token_store.key")?,
             (None, Some(f)) => {
-                let text = Zeroizing::new(std::fs::read_to_string(f).map_err(|e| {
-                    Error::invalid(format!("config `token_store.key_file`: cannot read {f}: {e}"))
-                })?);
+                let text = Zeroizing::new(
+                    std::fs::read_to_string(f)
+                        .map_err(|e| Error::invalid(format!("config `token_store.key_file`: cannot read {f}: {e}")))?,
+                );
                 decode_key(&text, "token_store.key_file")?
             }
             (Some(_), Some(_)) => {
@@ -165,14 +166,12 @@ impl StoreConfig {
 fn decode_key(text: &str, name: &str) -> Result<Key, Error> {
     let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let text = text.trim();
-    let bytes = [
-        GeneralPurpose::new(&base64::alphabet::STANDARD, cfg),
-        GeneralPurpose::new(&base64::alphabet::URL_SAFE, cfg),
-    ]
-    .iter()
-    .find_map(|engine| engine.decode(text).ok())
-    .map(Zeroizing::new)
-    .ok_or_else(|| Error::invalid(format!("config `{name}` is not base64")))?;
+    let bytes =
+        [GeneralPurpose::new(&base64::alphabet::STANDARD, cfg), GeneralPurpose::new(&base64::alphabet::URL_SAFE, cfg)]
+            .iter()
+            .find_map(|engine| engine.decode(text).ok())
+            .map(Zeroizing::new)
+            .ok_or_else(|| Error::invalid(format!("config `{name}` is not base64")))?;
     let arr: [u8; 32] = bytes
         .as_slice()
         .try_into()
@@ -183,9 +182,7 @@ fn decode_key(text: &str, name: &str) -> Result<Key, Error> {
 /// Names that become parts of Redis keys: printable, no spaces, bounded.
 fn check_name(s: &str, what: &str, max: usize) -> Result<(), Error> {
     if s.is_empty() || s.len() > max || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::invalid(format!(
-            "{what} must be 1 to {max} bytes without spaces or control characters"
-        )));
+        return Err(Error::invalid(format!("{what} must be 1 to {max} bytes without spaces or control characters")));
     }
     Ok(())
 }
@@ -209,7 +206,9 @@ impl fmt::Debug for Stored {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveError {
     /// Another writer got there first: the stored generation is `current`.
-    Stale { current: u64 },
+    Stale {
+        current: u64,
+    },
     Failed(Error),
 }
 
@@ -263,7 +262,7 @@ pub struct Store {
 
 enum StoreBackend {
     File(file::FileStore),
-    Redis(redis::RedisStore),
+    Redis(Box<redis::RedisStore>),
 }
 
 impl fmt::Debug for Store {
@@ -289,9 +288,9 @@ impl Store {
             Backend::Redis { url, namespace } => {
                 check_name(client_id, "the client id (part of the Redis keys)", 512)?;
                 let ttl = cfg.lock_ttl.unwrap_or(cfg.timeout * 2);
-                StoreBackend::Redis(
+                StoreBackend::Redis(Box::new(
                     redis::RedisStore::open(url, namespace, sealer, cfg.timeout, ttl, cfg.describe()).await?,
-                )
+                ))
             }
         };
         Ok(Store { backend })
@@ -445,6 +444,16 @@ mod tests {
         assert_eq!(c.describe(), "Redis store redis://127.0.0.1:6379/2 (namespace webex-auth)");
         assert!(!format!("{c:?}").contains("pw"));
         assert!(!format!("{c:?}").contains(KEY));
+        let c = StoreConfig::from_json_value(
+            &json!({"redis": "rediss://u:pw@redis.example:6380/0", "key": KEY, "namespace": "app1"}),
+        )
+        .unwrap();
+        assert_eq!(c.describe(), "Redis store rediss://u@redis.example:6380/0 (namespace app1)");
+        let e =
+            StoreConfig::from_json_value(&json!({"redis": "redis://h", "key": KEY, "namespace": "a b"})).unwrap_err();
+        assert!(e.message().contains("token_store.namespace"), "{e}");
+        let e = StoreConfig::from_json_value(&json!({"path": "p", "key": KEY, "namespace": "n"})).unwrap_err();
+        assert!(e.message().contains("token_store.namespace"), "{e}");
     }
 
     #[test]

@@ -487,7 +487,13 @@ impl RedisStore {
         format!("{} {generation} {}", self.instance, self.sealer.client_id)
     }
 
-    async fn write(&self, script: &'static Script, expected: String, generation: u64, record: Vec<u8>) -> Result<u64, SaveError> {
+    async fn write(
+        &self,
+        script: &'static Script,
+        expected: String,
+        generation: u64,
+        record: Vec<u8>,
+    ) -> Result<u64, SaveError> {
         let (key, channel, notice) = (self.token_key.clone(), self.channel.clone(), self.notice(generation));
         let record = Arc::new(record);
         let (done, current): (i64, String) = self

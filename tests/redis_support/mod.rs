@@ -28,7 +28,8 @@ impl RedisServer {
 
     /// With extra server arguments, e.g. `["--requirepass", "pw"]`.
     pub fn start_with(extra: &[&str]) -> RedisServer {
-        let mut s = RedisServer { child: None, port: free_port(), extra: extra.iter().map(|s| s.to_string()).collect() };
+        let mut s =
+            RedisServer { child: None, port: free_port(), extra: extra.iter().map(|s| s.to_string()).collect() };
         s.restart();
         s
     }
