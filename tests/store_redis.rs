@@ -68,7 +68,7 @@ async fn round_trip_and_nothing_readable_in_redis() {
         assert!(!v.windows(6).any(|w| w == b"SECRET"), "plain text in Redis");
         assert!(!v.windows(12).any(|w| w == b"access_token"), "plain text in Redis");
     }
-    let record = &hash[3];
+    let record = hash.chunks(2).find(|kv| kv[0] == b"r").map(|kv| &kv[1]).expect("field r");
     assert_eq!(&record[..4], b"WXAS");
     assert_eq!(record.len(), TOKEN.len() + webex_auth::store::format::OVERHEAD);
 
@@ -190,23 +190,30 @@ async fn change_notices_reach_other_instances_also_after_a_reconnect() {
     next_change(&mut ra).await;
     next_change(&mut rb).await;
 
-    let g = a.save(0, Some(b"one")).await.unwrap();
-    next_change(&mut rb).await;
-    assert_eq!(b.load().await.unwrap().unwrap().generation, g);
-    // a's own notice does not wake a: a round trip on a's connection comes after it.
-    a.load().await.unwrap();
-    assert!(!ra.has_changed().unwrap(), "a store was woken by its own save");
-    // A third Store on a's (shared) connection hears a's saves.
+    // c shares a's connection; "elsewhere" is another namespace on it.
     let c = store(&r, "chg").await;
     let mut rc = c.changes().unwrap();
-    next_change(&mut rc).await; // already subscribed: bumped at open
-    // Another namespace, on the same connection, hears nothing of it.
+    next_change(&mut rc).await;
     let other = store(&r, "elsewhere").await;
     let mut ro = other.changes().unwrap();
     next_change(&mut ro).await;
+    let (va, vc) = (*ra.borrow_and_update(), *rc.borrow_and_update());
+
+    let g = a.save(0, Some(b"one")).await.unwrap();
+    next_change(&mut rb).await;
+    assert_eq!(b.load().await.unwrap().unwrap().generation, g);
     b.save(g, Some(b"two")).await.unwrap();
-    next_change(&mut ra).await;
-    next_change(&mut rc).await;
+    // c hears both saves, in order, through the same push path as a: once c has seen
+    // both, a has seen both too, and must have been woken by b's only, not by its own.
+    timeout(LONG, async {
+        while *rc.borrow_and_update() < vc + 2 {
+            rc.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("c did not hear both saves");
+    assert_eq!(*rc.borrow(), vc + 2);
+    assert_eq!(*ra.borrow_and_update(), va + 1, "a store was woken by its own save (or missed b's)");
     assert!(!ro.has_changed().unwrap(), "another namespace was woken");
 
     // Restart Redis: each Store gets one bump once re-subscribed, then notices flow again.

@@ -19,7 +19,7 @@
 //! re-establishes the connection after a disconnection (PING with backoff) and keeps the
 //! wanted channels subscribed; it is aborted when the connection's last Store goes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -127,7 +127,11 @@ struct Subs {
     /// Channel -> the Stores of this process watching it.
     channels: HashMap<String, Vec<Watcher>>,
     /// Channels the current connection confirmed (RESP3 `subscribe` pushes).
-    confirmed: std::collections::HashSet<String>,
+    confirmed: HashSet<String>,
+    /// Channels the supervisor subscribed whose confirmation push may still be on its way
+    /// (pushes reach us through the crate's forwarding task, after the reply): without
+    /// this the supervisor would subscribe twice and wake every Store twice.
+    requested: HashSet<String>,
 }
 
 fn bump(tx: &watch::Sender<u64>) {
@@ -135,6 +139,19 @@ fn bump(tx: &watch::Sender<u64>) {
 }
 
 impl Subs {
+    /// The connection's subscriptions are gone with it.
+    fn connection_lost(&mut self) {
+        self.confirmed.clear();
+        self.requested.clear();
+    }
+
+    /// Wanted but neither confirmed nor requested; confirmed or requested but unwanted.
+    fn to_change(&self) -> (Vec<String>, Vec<String>) {
+        let missing = self.channels.keys().filter(|c| !self.confirmed.contains(*c) && !self.requested.contains(*c));
+        let extra = self.confirmed.union(&self.requested).filter(|c| !self.channels.contains_key(*c));
+        (missing.cloned().collect(), extra.cloned().collect())
+    }
+
     fn on_push(&mut self, info: PushInfo) -> bool {
         let text = |v: &Value| match v {
             Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
@@ -143,7 +160,7 @@ impl Subs {
         };
         match info.kind {
             PushKind::Disconnection => {
-                self.confirmed.clear();
+                self.connection_lost();
                 return true;
             }
             PushKind::Subscribe => {
@@ -157,6 +174,7 @@ impl Subs {
             PushKind::Unsubscribe => {
                 if let Some(ch) = info.data.first().and_then(text) {
                     self.confirmed.remove(&ch);
+                    self.requested.remove(&ch);
                 }
             }
             PushKind::Message => {
@@ -243,7 +261,7 @@ impl Conn {
     /// Called when a command failed in a way that replaces the connection: its
     /// subscriptions are gone with it.
     fn connection_lost(&self) {
-        lock_subs(&self.subs).confirmed.clear();
+        lock_subs(&self.subs).connection_lost();
         self.kick.notify_one();
     }
 }
@@ -255,13 +273,7 @@ async fn supervise(mut manager: ConnectionManager, subs: Arc<Mutex<Subs>>, kick:
         kick.notified().await;
         let mut pause = Duration::from_millis(50);
         loop {
-            let (missing, extra): (Vec<String>, Vec<String>) = {
-                let s = lock_subs(&subs);
-                (
-                    s.channels.keys().filter(|c| !s.confirmed.contains(*c)).cloned().collect(),
-                    s.confirmed.iter().filter(|c| !s.channels.contains_key(*c)).cloned().collect(),
-                )
-            };
+            let (missing, extra) = lock_subs(&subs).to_change();
             if missing.is_empty() && extra.is_empty() {
                 break;
             }
@@ -278,11 +290,17 @@ async fn supervise(mut manager: ConnectionManager, subs: Arc<Mutex<Subs>>, kick:
             };
             match tokio::time::timeout(timeout, attempt).await {
                 Ok(Ok(())) => {
+                    let mut s = lock_subs(&subs);
+                    s.requested.extend(missing);
+                    for c in &extra {
+                        s.requested.remove(c);
+                        s.confirmed.remove(c);
+                    }
                     pause = Duration::from_millis(50);
                 }
                 Ok(Err(e)) => {
                     if e.is_unrecoverable_error() || e.is_io_error() {
-                        lock_subs(&subs).confirmed.clear();
+                        lock_subs(&subs).connection_lost();
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
