@@ -197,6 +197,9 @@ async fn change_notices_reach_other_instances_also_after_a_reconnect() {
     let other = store(&r, "elsewhere").await;
     let mut ro = other.changes().unwrap();
     next_change(&mut ro).await;
+    let foreign = Store::open(&config(&r.url(), KEY, "chg", 2000), "another-app").await.unwrap();
+    let mut rf = foreign.changes().unwrap();
+    next_change(&mut rf).await;
     let (va, vc) = (*ra.borrow_and_update(), *rc.borrow_and_update());
 
     let g = a.save(0, Some(b"one")).await.unwrap();
@@ -215,6 +218,7 @@ async fn change_notices_reach_other_instances_also_after_a_reconnect() {
     assert_eq!(*rc.borrow(), vc + 2);
     assert_eq!(*ra.borrow_and_update(), va + 1, "a store was woken by its own save (or missed b's)");
     assert!(!ro.has_changed().unwrap(), "another namespace was woken");
+    assert!(!rf.has_changed().unwrap(), "another client id was woken");
 
     // Restart Redis: each Store gets one bump once re-subscribed, then notices flow again.
     r.stop();
