@@ -359,6 +359,43 @@ async fn migration_file_to_redis_and_back() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// rediss:// carries the store over TLS (rustls); the server's certificate is checked.
+#[tokio::test]
+async fn tls_connections_work_and_verify_the_certificate() {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store_redis-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let r = RedisServer::start_tls(&d);
+    // Self-signed, so not trusted: refused, as a network error naming the store.
+    let url = format!("rediss://127.0.0.1:{}/0", r.port);
+    let s = Store::open(&config(&url, KEY, "tls", 2000), CLIENT).await.unwrap();
+    let e = s.load().await.unwrap_err();
+    assert_eq!(e.status(), Status::Network, "{e}");
+    assert!(e.message().contains("Redis store rediss://127.0.0.1"), "{e}");
+    clean(e.message());
+    // Trusted (SSL_CERT_FILE names it; rustls-native-certs reads it), the same server
+    // works over TLS: in a child process, as the variable is process-wide.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "tls_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("SSL_CERT_FILE", d.join("cert.pem"))
+        .env("WXA_TLS_URL", &url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stdout.contains("1 passed"), "the TLS child failed: {stdout} {stderr}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[tokio::test]
+#[ignore = "run by tls_connections_work_and_verify_the_certificate as a child process"]
+async fn tls_child() {
+    let url = std::env::var("WXA_TLS_URL").expect("run by the parent test");
+    let s = Store::open(&config(&url, KEY, "tls", 2000), CLIENT).await.unwrap();
+    assert_eq!(s.save(0, Some(TOKEN)).await.unwrap(), 1);
+    assert_eq!(s.load().await.unwrap().unwrap().generation, 1);
+}
+
 /// Stores of one process share a connection per (URL, timeout); when the last one is
 /// dropped, the connection closes and its supervisor task ends (it holds a clone of the
 /// connection: were it still running, the connection would stay open).

@@ -15,6 +15,7 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     extra: Vec<String>,
+    tls: bool,
 }
 
 fn free_port() -> u16 {
@@ -28,8 +29,34 @@ impl RedisServer {
 
     /// With extra server arguments, e.g. `["--requirepass", "pw"]`.
     pub fn start_with(extra: &[&str]) -> RedisServer {
-        let mut s =
-            RedisServer { child: None, port: free_port(), extra: extra.iter().map(|s| s.to_string()).collect() };
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = RedisServer { child: None, port: free_port(), extra, tls: false };
+        s.restart();
+        s
+    }
+
+    /// TLS only (no plain port), with a fresh self-signed certificate for 127.0.0.1
+    /// made by the openssl command in `dir`.
+    pub fn start_tls(dir: &std::path::Path) -> RedisServer {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let ok = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl must be installed")
+            .success();
+        assert!(ok, "openssl req failed");
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let extra =
+            ["--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"];
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = RedisServer { child: None, port: free_port(), extra, tls: true };
         s.restart();
         s
     }
@@ -46,7 +73,12 @@ impl RedisServer {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "already running");
         let mut child = Command::new(REDIS_SERVER)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(if self.tls {
+                ["--port".to_owned(), "0".to_owned(), "--tls-port".to_owned(), self.port.to_string()]
+            } else {
+                ["--port".to_owned(), self.port.to_string(), "--tls-port".to_owned(), "0".to_owned()]
+            })
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", env!("CARGO_TARGET_TMPDIR"), "--loglevel", "notice"])
             .args(&self.extra)
             .stdin(Stdio::null())
