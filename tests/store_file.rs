@@ -220,7 +220,7 @@ async fn a_reader_never_sees_a_partial_file() {
     };
     let long = vec![b'L'; 64 * 1024];
     let mut generation = 1;
-    for i in 0..300 {
+    for i in 0..100 {
         let t: &[u8] = if i % 2 == 0 { &long } else { b"short" };
         generation = writer.save(generation, Some(t)).await.unwrap();
     }

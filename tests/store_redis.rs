@@ -390,7 +390,7 @@ async fn tls_connections_work_and_verify_the_certificate() {
 #[tokio::test]
 #[ignore = "run by tls_connections_work_and_verify_the_certificate as a child process"]
 async fn tls_child() {
-    let url = std::env::var("WXA_TLS_URL").expect("run by the parent test");
+    let Ok(url) = std::env::var("WXA_TLS_URL") else { return };
     let s = Store::open(&config(&url, KEY, "tls", 2000), CLIENT).await.unwrap();
     assert_eq!(s.save(0, Some(TOKEN)).await.unwrap(), 1);
     assert_eq!(s.load().await.unwrap().unwrap().generation, 1);
