@@ -19,11 +19,27 @@ const OTHER_KEY: &str = "HxwdGhsYGRYXFBUSExAREg8ODA0KCwgJBgcEBQIDAAE=";
 const TOKEN: &[u8] = br#"{"access_token":"SECRET-ACCESS-4f1c2a","refresh_token":"SECRET-REFRESH-9b8e7d"}"#;
 const CLIENT: &str = "C0ffee-client";
 
-fn dir(name: &str) -> PathBuf {
+/// A fresh directory for one test, removed when the test ends (passing or not).
+struct TestDir(PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn dir(name: &str) -> TestDir {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store_file-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TestDir(d)
 }
 
 fn config(path: &Path, key: &str) -> StoreConfig {
@@ -152,7 +168,7 @@ async fn truncated_files_are_refused() {
 #[tokio::test]
 async fn files_are_0600_from_creation() {
     let d = dir("mode");
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&*d, std::fs::Permissions::from_mode(0o755)).unwrap();
     let p = d.join("tokens");
     let s = Arc::new(store(&p).await);
     s.save(0, Some(TOKEN)).await.unwrap();
@@ -188,7 +204,7 @@ async fn files_are_0600_from_creation() {
     watcher.join().expect("the watcher saw a readable temp file");
     assert!(seen.load(Ordering::Relaxed) > 0, "no temp file was ever seen");
     assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-    let leftovers: Vec<_> = std::fs::read_dir(&d)
+    let leftovers: Vec<_> = std::fs::read_dir(&*d)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
