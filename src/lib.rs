@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod protocol;
 mod qr;
 mod secret;
+pub mod store;
 mod transport;
 
 pub use client::{Client, EventSink, EventType, OpId};
