@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of webex-auth against the bundled emulator, offline:
-#   Rust (unit, integration, emulator, header freshness), C (tests/c, under valgrind
-#   when installed), Python (bindings/python, pytest), Node (bindings/node, node --test),
-#   and interop against oidc-provider, a third-party OAuth server (tests/interop).
+#   Rust (unit, integration, emulator, store, header freshness), C (tests/c, under
+#   valgrind when installed), Python (bindings/python, pytest + mypy), Node
+#   (bindings/node, node --test), the Webex JS SDK against the emulator (tests/sdk), the
+#   emulator's pages in headless Chromium (tests/browser), and interop against
+#   oidc-provider, a third-party OAuth server (tests/interop).
 # Builds once in debug into one target/ shared by every suite. Needs cargo, cc,
-# python3 (with pip/venv) and node/npm; .ci/run installs what a fresh machine lacks.
+# python3 (with pip/venv), node/npm, redis-server, chromium; .ci/run installs what a
+# fresh machine lacks.
 # The last line is "N passed, M failed" counting suites; exit status 0 only when all pass.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,7 +40,7 @@ python_suite() {
     local venv=$CARGO_TARGET_DIR/py-venv
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
     "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1
-    "$venv/bin/python" -m pip install --quiet pytest pyjwt "$ROOT/bindings/python" || return 1
+    "$venv/bin/python" -m pip install --quiet pytest pyjwt mypy "$ROOT/bindings/python" || return 1
     # Run from outside the source tree so the installed package (with its bundled
     # library) is what gets imported.
     (cd "$ROOT/bindings/python/tests" && env -u WEBEX_AUTH_LIBRARY "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
@@ -56,11 +59,28 @@ node_suite() {
         npm run build && npm test)
 }
 
+sdk_suite() {
+    # The official Webex JS SDK (node and first-party plugins, pinned 3.12.0) against
+    # the emulator: code exchange (confidential, PKCE), refresh, client credentials,
+    # guest JWT login, QR login, and the examples of examples/js-sdk.
+    "$ROOT/tests/sdk/run.sh"
+}
+
+browser_suite() {
+    # The emulator's consent and device verification pages in headless Chromium,
+    # the engine through the Node addon built by node_suite.
+    "$ROOT/tests/browser/run.sh"
+}
+
 suite "cargo build" cargo build --workspace --all-targets || true
+# Programs linked to the library look for it by its SONAME.
+"$ROOT/scripts/soname-link.sh" "$CARGO_TARGET_DIR/debug" || true
 suite "rust tests" cargo test --workspace --no-fail-fast
 suite "c tests" "$ROOT/tests/c/run.sh"
 suite "python tests" python_suite
 suite "node tests" node_suite
+suite "sdk: webex js sdk" sdk_suite
+suite "browser: emulator pages" browser_suite
 suite "interop: oidc-provider" interop_suite
 
 echo
