@@ -1,19 +1,27 @@
-"""Build hook: compile the Rust engine with cargo and ship the shared library inside
-the ``webex_auth`` package, so ``pip install ./bindings/python`` needs no other step.
+"""Build hook: ship the Rust engine's shared library inside the ``webex_auth`` package,
+so ``pip install ./bindings/python`` (or the sdist) needs no other step, and the wheel
+needs no Rust at all.
+
+The version is the crate's (``Cargo.toml``, the one place it lives). The crate sources
+come from, in order: ``WEBEX_AUTH_SOURCE_DIR``; ``rust/`` next to this file (the sdist
+carries the packaged crate there, so it builds wherever cargo exists); the repository
+this directory sits in (``bindings/python`` of a checkout).
 
 Environment:
-  WEBEX_AUTH_CARGO_PROFILE  cargo profile to build (default ``release``; ``debug``
-                            reuses the ordinary ``cargo build`` output, as CI does)
-  CARGO_TARGET_DIR          honoured, like cargo does
-  CARGO                     the cargo executable (default: ``cargo`` on PATH)
-  WEBEX_AUTH_SOURCE_DIR     the Rust workspace root when this directory is not
-                            ``bindings/python`` inside it
+  WEBEX_AUTH_PREBUILT_LIBRARY  ship this already built library and do not run cargo
+                               (``scripts/dist.sh`` passes the stripped release library)
+  WEBEX_AUTH_CARGO_PROFILE     cargo profile to build (default ``release``; ``debug``
+                               reuses the ordinary ``cargo build`` output, as CI does)
+  CARGO_TARGET_DIR             honoured, like cargo does
+  CARGO                        the cargo executable (default: ``cargo`` on PATH)
+  WEBEX_AUTH_SOURCE_DIR        the crate (or workspace) root to build from
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +29,7 @@ from pathlib import Path
 
 from setuptools import Command, setup
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 from setuptools.dist import Distribution
 
 try:  # setuptools >= 70.1 ships bdist_wheel itself
@@ -40,20 +49,49 @@ def library_filename() -> str:
     return "libwebex_auth.so"
 
 
+def _is_crate_root(root: Path) -> bool:
+    manifest = root / "Cargo.toml"
+    if not manifest.is_file():
+        return False
+    return re.search(rf'(?m)^name = "{CRATE}"$', manifest.read_text()) is not None
+
+
 def source_dir() -> Path:
     env = os.environ.get("WEBEX_AUTH_SOURCE_DIR")
-    candidates = [Path(env)] if env else [HERE.parent.parent]
+    candidates = [Path(env)] if env else [HERE / "rust", HERE.parent.parent]
     for root in candidates:
-        manifest = root / "Cargo.toml"
-        if manifest.is_file() and f'name = "{CRATE}"' in manifest.read_text():
+        if _is_crate_root(root):
             return root.resolve()
     raise SystemExit(
-        f"webex-auth: cannot find the Rust workspace (looked at {candidates}); build from "
-        "a checkout (pip install ./bindings/python) or set WEBEX_AUTH_SOURCE_DIR"
+        f"webex-auth: cannot find the Rust crate (looked at {[str(c) for c in candidates]}); "
+        "build from the sdist, from a checkout (pip install ./bindings/python), or set "
+        "WEBEX_AUTH_SOURCE_DIR"
     )
 
 
+def crate_version() -> str:
+    """``version`` of the crate's ``[package]`` table: read as text, since setup.py
+    runs on Pythons older than ``tomllib`` and the line is written by cargo or by us."""
+    manifest = source_dir() / "Cargo.toml"
+    in_package = False
+    for line in manifest.read_text().splitlines():
+        header = re.match(r"\s*\[(.*)\]\s*$", line)
+        if header:
+            in_package = header.group(1).strip() == "package"
+            continue
+        found = re.match(r'\s*version\s*=\s*"([^"]+)"', line)
+        if in_package and found:
+            return found.group(1)
+    raise SystemExit(f"webex-auth: no [package] version in {manifest}")
+
+
 def build_native() -> Path:
+    prebuilt = os.environ.get("WEBEX_AUTH_PREBUILT_LIBRARY")
+    if prebuilt:
+        lib = Path(prebuilt)
+        if not lib.is_file():
+            raise SystemExit(f"webex-auth: WEBEX_AUTH_PREBUILT_LIBRARY={prebuilt} does not exist")
+        return lib
     root = source_dir()
     cargo = os.environ.get("CARGO", "cargo")
     profile = os.environ.get("WEBEX_AUTH_CARGO_PROFILE", "release").strip() or "release"
@@ -105,6 +143,19 @@ class BuildPy(build_py):
             self.run_command("build_native")
 
 
+class Sdist(sdist):
+    """An sdist must carry the crate (``rust/``), or it builds only inside a checkout:
+    ``scripts/dist.sh`` stages this directory with the packaged crate and builds it."""
+
+    def run(self) -> None:
+        if not _is_crate_root(HERE / "rust"):
+            raise SystemExit(
+                "webex-auth: no crate in rust/: build the sdist with scripts/dist.sh, which "
+                "puts the packaged crate (cargo package) there"
+            )
+        super().run()
+
+
 class BinaryDistribution(Distribution):
     """The wheel holds a native library: never a pure (``py3-none-any``) wheel."""
 
@@ -124,6 +175,12 @@ class BdistWheel(bdist_wheel):
 
 
 setup(
+    version=crate_version(),
     distclass=BinaryDistribution,
-    cmdclass={"build_native": BuildNative, "build_py": BuildPy, "bdist_wheel": BdistWheel},
+    cmdclass={
+        "build_native": BuildNative,
+        "build_py": BuildPy,
+        "bdist_wheel": BdistWheel,
+        "sdist": Sdist,
+    },
 )

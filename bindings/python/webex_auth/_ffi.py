@@ -4,6 +4,10 @@ Search order: the path in ``WEBEX_AUTH_LIBRARY`` when set (an error if it does n
 load), the copy shipped inside this package (what ``pip install`` puts there), then,
 for development from a checkout, ``$CARGO_TARGET_DIR`` or the repository's
 ``target/{debug,release}``. Declaring the functions is ``_bindings``' job.
+
+Whichever library loads, its ABI is checked first (``wxa_abi_version``): ctypes binds
+by name and cannot see a changed signature, so a library of another ABI is refused
+with an ``ImportError`` naming both, before any other call reaches it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-__all__ = ["LIBRARY_FILENAME", "candidate_paths", "load_library"]
+__all__ = ["ABI_VERSION", "LIBRARY_FILENAME", "candidate_paths", "check_abi", "load_library"]
 
 
 def _library_filename() -> str:
@@ -26,6 +30,11 @@ def _library_filename() -> str:
 
 
 LIBRARY_FILENAME = _library_filename()
+
+#: The library ABI this package is written for (the header's ``WXA_ABI_VERSION``, the
+#: major version; CHANGELOG.md has the policy). Changed by hand, after reviewing every
+#: declaration in ``_bindings`` against the new header.
+ABI_VERSION = 1
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 # bindings/python/webex_auth -> repository root (development checkouts only).
@@ -46,24 +55,61 @@ def candidate_paths() -> List[Path]:
     return paths
 
 
+def check_abi(cdll: ctypes.CDLL, where: str) -> ctypes.CDLL:
+    """Return ``cdll`` when its ABI is ``ABI_VERSION``; raise ``ImportError`` otherwise."""
+    try:
+        abi_version = cdll.wxa_abi_version
+    except AttributeError:
+        raise ImportError(
+            f"{where} does not export wxa_abi_version: it is not a webex_auth library of "
+            f"ABI {ABI_VERSION} (it predates the ABI check or is another library); this "
+            f"webex_auth package needs ABI {ABI_VERSION}"
+        ) from None
+    abi_version.restype = ctypes.c_uint32
+    abi_version.argtypes = []
+    found = int(abi_version())
+    if found != ABI_VERSION:
+        raise ImportError(
+            f"{where} is webex_auth {_library_version(cdll)} of ABI {found}, but this "
+            f"webex_auth package was written for ABI {ABI_VERSION}: install the webex_auth "
+            f"package that matches the library, or use a library of ABI {ABI_VERSION}"
+        )
+    return cdll
+
+
+def _library_version(cdll: ctypes.CDLL) -> str:
+    try:
+        version = cdll.wxa_version
+    except AttributeError:
+        return "(unknown version)"
+    version.restype = ctypes.c_char_p
+    version.argtypes = []
+    raw = version()
+    return raw.decode("utf-8", "replace") if raw else "(unknown version)"
+
+
 def load_library() -> ctypes.CDLL:
-    """Load the library; raise ``OSError`` naming every place tried when none loads."""
+    """Load the library and check its ABI; raise ``OSError`` naming every place tried
+    when none loads, ``ImportError`` when the one found has another ABI."""
     explicit = os.environ.get("WEBEX_AUTH_LIBRARY")
     if explicit:
         try:
-            return ctypes.CDLL(explicit)
+            cdll = ctypes.CDLL(explicit)
         except OSError as exc:
             raise OSError(
                 f"WEBEX_AUTH_LIBRARY={explicit!r} could not be loaded: {exc}"
             ) from exc
+        return check_abi(cdll, f"WEBEX_AUTH_LIBRARY={explicit!r}")
     errors: List[str] = []
     for path in candidate_paths():
         if not path.is_file():
             continue
         try:
-            return ctypes.CDLL(str(path))
+            cdll = ctypes.CDLL(str(path))
         except OSError as exc:  # pragma: no cover - a broken file on disk
             errors.append(f"{path}: {exc}")
+            continue
+        return check_abi(cdll, str(path))
     tried = ", ".join(str(p) for p in candidate_paths())
     detail = ("; load errors: " + "; ".join(errors)) if errors else ""
     raise OSError(
