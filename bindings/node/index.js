@@ -7,27 +7,13 @@
 'use strict';
 
 const { EventEmitter } = require('node:events');
-const path = require('node:path');
 const util = require('node:util');
 
 // ---------------------------------------------------------------------------------
-// Loading
+// Loading: load.js finds the addon (a build from source, or this platform's prebuilt
+// package) and refuses one of another ABI.
 
-function loadNative() {
-  const file = process.env.WEBEX_AUTH_NODE_ADDON || path.join(__dirname, 'webex-auth.node');
-  try {
-    return require(file);
-  } catch (e) {
-    const err = new Error(
-      `webex-auth: cannot load the native addon ${file}: ${e.message}\n` +
-        `Build it with \`npm run build\` in ${__dirname} (needs cargo), or set WEBEX_AUTH_NODE_ADDON to a built addon.`,
-    );
-    err.cause = e;
-    throw err;
-  }
-}
-
-const native = loadNative();
+const native = require('./load.js').loadNative();
 
 // ---------------------------------------------------------------------------------
 // Names: the engine's own tables, read once from the addon.

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Builds the addon with cargo and copies the cdylib next to index.js as webex-auth.node.
-// No node-gyp, no @napi-rs/cli, no prebuilt download: `npm install` needs only cargo.
+// No node-gyp, no @napi-rs/cli, no download. In a checkout it builds the workspace's
+// bindings/node; in the published package it builds the sources the package carries
+// (Cargo.toml there is its own workspace and finds the engine in webex-auth-core/).
+// Users of a platform with a prebuilt package never run it (scripts/install.js).
 //
 // Environment:
 //   WEBEX_AUTH_CARGO_PROFILE  cargo profile: "release" (default), "debug"/"dev", or any
