@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/dist/run.sh [--source-builds] — the release artefacts, used the way a user uses
+# tests/dist/run.sh [--source-builds] [--dist DIR] — the release artefacts, used the way a user uses
 # them, with nothing from the checkout but the artefacts:
 #   - scripts/dist.sh --profile debug writes them (the debug build the other suites
 #     already made: `cargo build --workspace --all-targets`, the command dist.sh runs
@@ -22,15 +22,24 @@
 # --source-builds also builds both from those sources with cargo (debug, the shared
 # target dir): pip wheel of the sdist, and npm install of the npm package alone, whose
 # install script builds the addon; each then logs in. About a minute more; not in CI.
+# --dist DIR tests the artefacts already in DIR (e.g. a release: ./scripts/dist.sh, then
+# tests/dist/run.sh --dist dist) instead of running dist.sh --profile debug.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/dist
 SOURCE_BUILDS=0
-[ "${1:-}" = --source-builds ] && SOURCE_BUILDS=1
+GIVEN_DIST=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --source-builds) SOURCE_BUILDS=1; shift ;;
+    --dist) GIVEN_DIST=$(cd "${2:?--dist needs a directory}" && pwd); shift 2 ;;
+    *) echo "usage: $0 [--source-builds] [--dist DIR]" >&2; exit 2 ;;
+    esac
+done
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 S=$CARGO_TARGET_DIR/dist-test
-OUT=$S/dist
+OUT=${GIVEN_DIST:-$S/dist}
 T0=$SECONDS
 
 step() { echo "--- $*"; }
@@ -51,9 +60,13 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------ the artefacts
-step "scripts/dist.sh --profile debug"
-"$ROOT/scripts/dist.sh" --profile debug --out "$OUT" >"$S/dist.log" 2>&1 || { cat "$S/dist.log"; fail "dist.sh failed"; }
-sed -n '/^--- .* done in/,$p' "$S/dist.log"
+if [ -z "$GIVEN_DIST" ]; then
+    step "scripts/dist.sh --profile debug"
+    "$ROOT/scripts/dist.sh" --profile debug --out "$OUT" >"$S/dist.log" 2>&1 || { cat "$S/dist.log"; fail "dist.sh failed"; }
+    sed -n '/^--- .* done in/,$p' "$S/dist.log"
+else
+    step "the artefacts in $OUT"
+fi
 read -r VERSION CLI < <(cd "$ROOT" && cargo metadata --format-version 1 --no-deps --offline | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
