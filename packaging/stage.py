@@ -50,7 +50,7 @@ def cmd_meta(meta: dict) -> None:
         if found != version:
             mismatched.append(f"{manifest.relative_to(root)} ({found})")
     if mismatched:
-        fail(f"Cargo.toml says {version}, but " + ", ".join(mismatched) + " differ")
+        fail(f"Cargo.toml says {version}, but these say otherwise: " + ", ".join(mismatched))
     cli = [
         p["name"]
         for p in meta["packages"]
