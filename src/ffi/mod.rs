@@ -14,6 +14,7 @@ mod jwt;
 mod ops;
 mod status;
 mod strings;
+mod webex;
 
 pub use client::*;
 pub use device::*;
@@ -22,3 +23,4 @@ pub use jwt::*;
 pub use ops::*;
 pub use status::*;
 pub use strings::wxa_string_free;
+pub use webex::*;
