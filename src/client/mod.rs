@@ -486,6 +486,11 @@ impl Client {
     pub fn is_closed(&self) -> bool {
         self.inner.ops.is_closed()
     }
+
+    /// How many operations of this client have not ended yet (diagnostics and tests).
+    pub fn running_operations(&self) -> usize {
+        self.inner.ops.running()
+    }
 }
 
 /// Waits on a client's operations; holds the client's state, never its handle.
