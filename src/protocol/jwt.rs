@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use zeroize::Zeroizing;
 
 use hmac::{Hmac, Mac};
@@ -145,7 +145,6 @@ fn parse_duration_text(text: &str) -> Result<i64, Error> {
     Ok((n * scale).floor() as i64)
 }
 
-
 impl GuestIdentity {
     pub fn new(
         issuer: &str,
@@ -220,8 +219,7 @@ pub fn sign_parts(
     Ok(jws)
 }
 
-impl GuestIdentity {
-}
+impl GuestIdentity {}
 
 /// `wxa_create_jwt`: parses the options and signs, borrowing what it can. The fast parse
 /// runs first; only a failed one is parsed again to name the bad field.
@@ -339,16 +337,19 @@ mod tests {
             || "u-9".into(),
         )
         .unwrap();
-        assert!(String::from_utf8(URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap())
-            .unwrap()
-            .contains("guest-user-u-9"));
+        assert!(
+            String::from_utf8(URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap())
+                .unwrap()
+                .contains("guest-user-u-9")
+        );
         let jwt = create(
             &json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann","subject":"s"}).to_string(),
             100,
             || panic!("no uuid is made when subject and display name are given"),
         )
         .unwrap();
-        let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        let claims: Claims =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap();
         assert_eq!((claims.name.as_str(), claims.exp), ("Ann", 3700));
         let id = GuestIdentity::new("i", SECRET, None, None).unwrap();
         assert!(!format!("{id:?}").contains("secret-key"));

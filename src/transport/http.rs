@@ -156,7 +156,7 @@ pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
     Ok(http)
 }
 
-/// How a request authenticates the client (PROTOCOL.md `client_auth`).
+/// How a request authenticates the client (docs/PROTOCOL.md `client_auth`).
 #[derive(Clone, Debug)]
 pub enum ClientAuth {
     /// Public client: `client_id` in the form, no Authorization header.
