@@ -1,0 +1,40 @@
+//! `webex-auth whoami`: who the token belongs to, as Webex says (GET people/me).
+
+use serde_json::Value;
+
+use crate::args::Global;
+use crate::engine_features;
+use crate::exit::CliError;
+use crate::output::print_json;
+use crate::session::{Need, Session};
+
+pub fn run(global: &Global) -> Result<(), CliError> {
+    let session = Session::open(global, Need::ExistingLogin)?;
+    if session.token()?.is_none() {
+        return Err(CliError::not_logged_in());
+    }
+    let who = engine_features::whoami(&session)?;
+    if global.json {
+        print_json(&who);
+        return Ok(());
+    }
+    println!("{}", person(&who));
+    for (label, key) in [("id", "id"), ("org id", "org_id"), ("type", "type")] {
+        if let Some(v) = who[key].as_str() {
+            println!("  {label:<7} {v}");
+        }
+    }
+    Ok(())
+}
+
+/// `Display Name <first@email>` (whatever of it is known).
+pub fn person(who: &Value) -> String {
+    let name = who["display_name"].as_str().unwrap_or("");
+    let email = who["emails"].as_array().and_then(|e| e.first()).and_then(Value::as_str);
+    match (name, email) {
+        ("", Some(e)) => e.to_string(),
+        (n, Some(e)) => format!("{n} <{e}>"),
+        ("", None) => who["id"].as_str().unwrap_or("(unknown)").to_string(),
+        (n, None) => n.to_string(),
+    }
+}
