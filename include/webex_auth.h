@@ -187,6 +187,28 @@ wxa_status wxa_set_token(wxa_client *client, const char *token_json);
 wxa_status wxa_logout(wxa_client *client, wxa_op *out_op);
 
 /*
+ The host's API call was refused (HTTP 401) with `access_token`: if it is still the
+ client's token, refresh it (single-flight; with a token store, once across every
+ process sharing it); if the token changed meanwhile, end at once with the current
+ one. The result is a token result like `wxa_refresh`'s.
+ */
+wxa_status wxa_token_rejected(wxa_client *client, const char *access_token, wxa_op *out_op);
+
+/*
+ Starts a loopback login for native apps (RFC 8252): listens on 127.0.0.1 (any free
+ port, or `"port"`), writes the authorize URL to open in a browser to `*out_url` (free
+ with `wxa_string_free`), answers the browser's redirect to
+ `http://127.0.0.1:PORT/callback` with a small page and exchanges the code; the
+ operation ends with the token (`WXA_ERR_TIMEOUT` after `"timeout_ms"`). Options (may
+ be NULL): `port`, `timeout_ms`, and those of `wxa_initiate_login`. `wxa_cancel` and
+ `wxa_free` close the listener.
+ */
+wxa_status wxa_start_loopback_login(wxa_client *client,
+                                    const char *options_json,
+                                    char **out_url,
+                                    wxa_op *out_op);
+
+/*
  Starts a device login: `getUserCodeSuccess`, then `authorizationPending` per poll,
  then `authorizationSuccess` + `token:refresh`, or `authorizationFailure`;
  `wxa_cancel` ends it with one `pollingCanceled`. One per client at a time.

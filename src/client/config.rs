@@ -38,6 +38,7 @@ struct RawConfig {
     refresh_before_expiry_s: Option<u64>,
     login_ttl_s: Option<u64>,
     max_pending_logins: Option<u64>,
+    token_store: Option<serde_json::Value>,
     proxy: Option<String>,
     ca_file: Option<String>,
     issuer: Option<String>,
@@ -76,6 +77,8 @@ pub struct Config {
     pub refresh_before_expiry_ms: i64,
     pub login_ttl_ms: i64,
     pub max_pending_logins: usize,
+    /// Where the token lives between processes (`token_store`), if anywhere.
+    pub store: Option<crate::store::StoreConfig>,
     /// The connection pools for this client's proxy and CA settings (shared).
     pub http: Arc<Http>,
     pub issuer: Option<String>,
@@ -185,6 +188,13 @@ impl Config {
         if !(1..=1_000_000).contains(&max_pending_logins) {
             return Err(Error::invalid("config `max_pending_logins` must be between 1 and 1000000"));
         }
+        let store = raw
+            .token_store
+            .as_ref()
+            .map(|v| {
+                crate::store::StoreConfig::from_json_value(v).map(|c| c.with_timeout(Duration::from_millis(timeout_ms)))
+            })
+            .transpose()?;
         let http = transport::pools(&TransportSettings {
             proxy: proxy_setting(raw.proxy)?,
             extra_roots_pem: read_ca_file(raw.ca_file.as_deref())?,
@@ -203,6 +213,7 @@ impl Config {
             refresh_before_expiry_ms: raw.refresh_before_expiry_s.unwrap_or(300).min(1 << 30) as i64 * 1000,
             login_ttl_ms: raw.login_ttl_s.unwrap_or(600).clamp(1, 86_400) as i64 * 1000,
             max_pending_logins: max_pending_logins as usize,
+            store,
             http,
             issuer: raw.issuer,
             guest,

@@ -99,9 +99,12 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
     });
     match granted {
         Ok(tok) => {
-            let fields = inner.store_token(tok, false, op, false);
+            let mut fields = inner.store_token(tok, false, op, false);
             inner.events.push(EventType::AuthorizationSuccess, op, fields.clone(), true);
             inner.events.push(EventType::TokenRefresh, op, fields.clone(), true);
+            if let Some(e) = inner.persist_change().await {
+                fields.insert("store_error".into(), Value::from(e));
+            }
             Ok(fields)
         }
         Err(e) => {

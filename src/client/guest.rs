@@ -19,7 +19,7 @@ pub fn start_login_with_jwt(inner: &Arc<Inner>, jwt: &str) -> Result<OpId, Error
     let jwt = Secret::new(jwt);
     inner.spawn_op(OpKind::JwtLogin, move |inner, op| async move {
         let t = jwt_login(&inner, jwt).await?;
-        Ok(inner.store_token(t, true, op, true))
+        Ok(inner.install_login(t, true, op).await)
     })
 }
 

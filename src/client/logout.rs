@@ -26,8 +26,16 @@ pub fn start_logout(inner: &Arc<Inner>) -> Result<OpId, Error> {
             None => Ok(()),
         };
         drop(taken);
+        // The store forgets the token too (other instances follow).
+        let store_error = inner.persist_change().await;
         inner.emit(EventType::Logout, op, Map::new());
-        server.map(|_| Map::new())
+        server.map(|_| {
+            let mut m = Map::new();
+            if let Some(e) = store_error {
+                m.insert("store_error".into(), e.into());
+            }
+            m
+        })
     })
 }
 

@@ -11,7 +11,9 @@ mod dispatch;
 mod events;
 mod guest;
 mod logout;
+mod loopback;
 mod ops;
+mod persist;
 mod refresh;
 mod runtime;
 mod tasks;
@@ -51,6 +53,10 @@ enum OpKind {
     Device,
     /// A device login refused because another one runs.
     DeviceRejected,
+    /// A loopback (RFC 8252) login: listener, redirect, exchange.
+    Loopback,
+    /// The app's API call got 401 with a token: refresh it unless it changed already.
+    TokenRejected,
 }
 
 #[derive(Default)]
@@ -72,6 +78,8 @@ struct State {
 
 pub(crate) struct Inner {
     config: Config,
+    /// The token store, when `token_store` is configured.
+    persist: Option<persist::Persist>,
     events: Arc<EventQueue>,
     ops: Ops,
     tasks: Arc<Tasks>,
@@ -223,6 +231,17 @@ impl Inner {
         self.store_token_if(None, token, guest, op, emit).unwrap_or_default()
     }
 
+    /// `store_token` for an operation's new login, then the token store: the result
+    /// fields, with `store_error` when the store could not be written (the token is
+    /// kept and the write retried).
+    async fn install_login(self: &Arc<Self>, token: Supertoken, guest: bool, op: OpId) -> Map<String, Value> {
+        let mut fields = self.store_token(token, guest, op, true);
+        if let Some(e) = self.persist_change().await {
+            fields.insert("store_error".into(), Value::from(e));
+        }
+        fields
+    }
+
     /// Drops the token (with the state locked): no timer, no refresh in flight survives.
     fn clear_token(&self, st: &mut State) -> Option<Supertoken> {
         st.guest_session = false;
@@ -249,16 +268,31 @@ impl Client {
     pub fn new(config_json: &str, on_event: Option<EventSink>) -> Result<Client, Error> {
         let config = Config::from_json(config_json)?;
         let keep_until_read = on_event.is_none();
-        Ok(Client {
-            inner: Arc::new(Inner {
-                config,
-                events: EventQueue::new(on_event),
-                ops: Ops::new(keep_until_read),
-                tasks: Tasks::new(),
-                state: Mutex::new(State::default()),
-                token_generation: tokio::sync::watch::channel(0).0,
-            }),
-        })
+        // With a token store, the stored token is this client's from the start.
+        let (persist, loaded) = match &config.store {
+            Some(cfg) => {
+                let (p, t) = persist::open(cfg, &config.client_id, config.timeout, clock::now_ms())?;
+                (Some(p), t)
+            }
+            None => (None, None),
+        };
+        let inner = Arc::new(Inner {
+            config,
+            persist,
+            events: EventQueue::new(on_event),
+            ops: Ops::new(keep_until_read),
+            tasks: Tasks::new(),
+            state: Mutex::new(State::default()),
+            token_generation: tokio::sync::watch::channel(0).0,
+        });
+        if let Some((token, guest)) = loaded {
+            let mut st = inner.lock();
+            st.token = Some(token);
+            st.guest_session = guest;
+            inner.schedule_refresh(&mut st);
+        }
+        inner.follow_store();
+        Ok(Client { inner })
     }
 
     fn check_open(&self) -> Result<(), Error> {
@@ -302,6 +336,21 @@ impl Client {
         refresh::start_client_credentials(&self.inner)
     }
 
+    /// The app's API call was refused (401) with `access_token`: if that is still the
+    /// client's token, refresh it (single-flight, and through the store once across
+    /// processes); if the token changed meanwhile, end at once with the current one.
+    pub fn token_rejected(&self, access_token: &str) -> Result<OpId, Error> {
+        self.check_open()?;
+        refresh::start_token_rejected(&self.inner, access_token)
+    }
+
+    /// A loopback login (RFC 8252): listens on 127.0.0.1 and returns the authorize URL to
+    /// open in a browser; the operation ends with the token once the browser is back.
+    pub fn start_loopback_login(&self, options_json: &str) -> Result<(String, OpId), Error> {
+        self.check_open()?;
+        loopback::start(&self.inner, options_json)
+    }
+
     /// The current token as supertoken JSON; `NotAuthorized` when there is none.
     pub fn get_token(&self) -> Result<String, Error> {
         self.check_open()?;
@@ -323,6 +372,7 @@ impl Client {
             r.abort();
         }
         self.inner.store_token(t, guest, 0, true);
+        self.inner.persist_change_soon();
         Ok(())
     }
 

@@ -41,7 +41,7 @@ fn unauthorized(message: &str) -> Map<String, Value> {
     m
 }
 
-fn superseded() -> Error {
+pub(super) fn superseded() -> Error {
     Error::new(
         Status::Canceled,
         "the refresh was superseded: the token was replaced or cleared (logout, set_token) while it was in flight",
@@ -89,6 +89,22 @@ impl Inner {
         let Some((old, guest_session, epoch)) = self.snapshot() else {
             return Err(Error::new(Status::NotAuthorized, "the client has no token to refresh"));
         };
+        match &self.persist {
+            // One refresh across every process and machine sharing the store.
+            Some(p) => self.refresh_through_store(p, origin, old, guest_session, epoch).await,
+            None => self.refresh_with_server(origin, &old, guest_session, epoch).await,
+        }
+    }
+
+    /// Renews `old` (a guest session by JWT, else with its refresh token) and installs
+    /// the answer if the token is still the one of `epoch`.
+    pub(super) async fn refresh_with_server(
+        self: &Arc<Self>,
+        origin: OpId,
+        old: &Supertoken,
+        guest_session: bool,
+        epoch: u64,
+    ) -> Result<Supertoken, Error> {
         if guest_session {
             return guest::renew(self, origin, epoch).await;
         }
@@ -100,7 +116,7 @@ impl Inner {
             Ok(mut body) => {
                 let parsed = token::parse_token_response(&body, self.now());
                 crate::secret::wipe_map(&mut body);
-                let new = parsed?.inherit_refresh_token(&old);
+                let new = parsed?.inherit_refresh_token(old);
                 match self.store_token_if(Some(epoch), new.clone(), false, origin, true) {
                     Some(_) => Ok(new),
                     None => Err(superseded()),
@@ -225,6 +241,24 @@ pub fn start_get_valid_token(inner: &Arc<Inner>, min_valid_s: u32) -> Result<OpI
     })
 }
 
+pub fn start_token_rejected(inner: &Arc<Inner>, access_token: &str) -> Result<OpId, Error> {
+    if access_token.is_empty() {
+        return Err(Error::invalid("`access_token` is empty"));
+    }
+    let rejected = Secret::new(access_token);
+    inner.spawn_op(OpKind::TokenRejected, move |inner, op| async move {
+        let Some((tok, _, _)) = inner.snapshot() else {
+            return Err(Error::new(Status::NotAuthorized, "the client has no token"));
+        };
+        // Another caller (or process) already replaced it: nothing to refresh.
+        if tok.access_token != rejected {
+            return Ok(tok.to_json_fields(inner.now()));
+        }
+        let t = inner.shared_refresh(op).await?;
+        Ok(t.to_json_fields(inner.now()))
+    })
+}
+
 pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
     if inner.config.client_secret.is_none() {
         return Err(Error::invalid("client credentials need a confidential client (`client_secret`)"));
@@ -239,6 +273,6 @@ pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
         let mut body = inner.token_grant(form, true).await?;
         let tok = token::parse_token_response(&body, inner.now());
         crate::secret::wipe_map(&mut body);
-        Ok(inner.store_token(tok?, false, op, true))
+        Ok(inner.install_login(tok?, false, op).await)
     })
 }

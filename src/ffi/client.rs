@@ -194,3 +194,46 @@ pub extern "C" fn wxa_logout(client: *mut wxa_client, out_op: *mut wxa_op) -> wx
         Ok(())
     })
 }
+
+/// The host's API call was refused (HTTP 401) with `access_token`: if it is still the
+/// client's token, refresh it (single-flight; with a token store, once across every
+/// process sharing it); if the token changed meanwhile, end at once with the current
+/// one. The result is a token result like `wxa_refresh`'s.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_token_rejected(
+    client: *mut wxa_client,
+    access_token: *const c_char,
+    out_op: *mut wxa_op,
+) -> wxa_status {
+    boundary::run(|| {
+        let out_op = out(out_op, "out_op")?;
+        let client = handle::client(client)?;
+        *out_op = client.token_rejected(arg(access_token, "access_token")?)?;
+        Ok(())
+    })
+}
+
+/// Starts a loopback login for native apps (RFC 8252): listens on 127.0.0.1 (any free
+/// port, or `"port"`), writes the authorize URL to open in a browser to `*out_url` (free
+/// with `wxa_string_free`), answers the browser's redirect to
+/// `http://127.0.0.1:PORT/callback` with a small page and exchanges the code; the
+/// operation ends with the token (`WXA_ERR_TIMEOUT` after `"timeout_ms"`). Options (may
+/// be NULL): `port`, `timeout_ms`, and those of `wxa_initiate_login`. `wxa_cancel` and
+/// `wxa_free` close the listener.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_start_loopback_login(
+    client: *mut wxa_client,
+    options_json: *const c_char,
+    out_url: *mut *mut c_char,
+    out_op: *mut wxa_op,
+) -> wxa_status {
+    boundary::run(|| {
+        let out_url = out(out_url, "out_url")?;
+        let out_op = out(out_op, "out_op")?;
+        let client = handle::client(client)?;
+        let (url, op) = client.start_loopback_login(opt_arg(options_json, "options_json")?.unwrap_or(""))?;
+        *out_url = to_c(url)?;
+        *out_op = op;
+        Ok(())
+    })
+}

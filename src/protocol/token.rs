@@ -112,7 +112,8 @@ pub fn parse_saved_token(json: &str, now: UnixMs) -> Result<Supertoken, Error> {
     t
 }
 
-fn read_saved_token(m: &Map<String, Value>, now: UnixMs) -> Result<Supertoken, Error> {
+/// `parse_saved_token` of an already parsed object.
+pub fn read_saved_token(m: &Map<String, Value>, now: UnixMs) -> Result<Supertoken, Error> {
     let bad = |k: &str| Error::invalid(format!("token JSON: `{k}` has the wrong type or range"));
     let string = |k: &str| -> Result<Option<String>, Error> {
         match m.get(k) {

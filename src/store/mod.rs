@@ -100,10 +100,9 @@ impl StoreConfig {
         let key = match (string("key")?, string("key_file")?) {
             (Some(k), None) => decode_key(k, "token_store.key")?,
             (None, Some(f)) => {
-                let text = Zeroizing::new(
-                    std::fs::read_to_string(f)
-                        .map_err(|e| Error::invalid(format!("config `token_store.key_file`: cannot read {f}: {e}")))?,
-                );
+                let text = Zeroizing::new(std::fs::read_to_string(f).map_err(|e| {
+                    Error::invalid(format!("config `token_store.key_file` cannot be read: {}", e.kind()))
+                })?);
                 decode_key(&text, "token_store.key_file")?
             }
             (Some(_), Some(_)) => {
