@@ -62,18 +62,9 @@ impl LocalEmulator {
     }
 
     /// The emulated person opens `authorize_url` after the delay and consents; the
-    /// emulator's redirect brings the code to the CLI's loopback listener. The emulator
-    /// learns the loopback redirect URI first (its port is only known now).
+    /// emulator's redirect brings the code to the CLI's loopback listener (the test
+    /// client's `http://127.0.0.1/callback` matches any port, RFC 8252 §7.3).
     pub fn consent_later(&self, authorize_url: &str) {
-        if let Some(redirect) = query_param(authorize_url, "redirect_uri") {
-            self.emulator.update_config(|c| {
-                if let Some(client) = c.clients.iter_mut().find(|c| c.client_id == CLIENT_ID) {
-                    if !client.redirect_uris.contains(&redirect) {
-                        client.redirect_uris.push(redirect);
-                    }
-                }
-            });
-        }
         let (delay, url) = (self.delay, authorize_url.to_string());
         thread::spawn(move || {
             thread::sleep(delay);
@@ -82,9 +73,4 @@ impl LocalEmulator {
             let _ = ureq::get(&url).call();
         });
     }
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let url = url::Url::parse(url).ok()?;
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }

@@ -2,7 +2,6 @@
 //! small function: when the engine gains it, only the body here changes. Until then
 //! each says plainly that this build cannot do it (exit code 1).
 //!
-//! - `start_loopback_login`: `Client::start_loopback_login(options_json)` (RFC 8252).
 //! - `whoami`: `Client::whoami()` (GET people/me).
 //! - The token store is the engine's `token_store` config key (see `session`).
 
@@ -14,8 +13,8 @@ use crate::session::Session;
 
 /// Starts the browser (loopback) login: the authorize URL and the operation that ends
 /// with the token.
-pub fn start_loopback_login(_client: &Client, _options: &Value) -> Result<(String, OpId), CliError> {
-    Err(CliError::other("browser login needs the engine's loopback login, which this build does not have yet"))
+pub fn start_loopback_login(client: &Client, options: &Value) -> Result<(String, OpId), CliError> {
+    Ok(client.start_loopback_login(&options.to_string())?)
 }
 
 /// Who the token belongs to: `{"id","emails","display_name","org_id","type"}`.

@@ -114,9 +114,11 @@ impl CliError {
         let status = result["status"].as_str().and_then(status_by_name).unwrap_or(Status::Internal);
         let mut kind = Kind::of_status(status);
         let error = result["error"].as_str();
-        // A token the server no longer accepts (expired/revoked refresh token, or a 401)
-        // ends the login: the person has to log in again.
-        if error == Some("invalid_grant") || result["http_status"] == 401 {
+        // A token the server no longer accepts ends the login: an expired or revoked
+        // refresh token, or an API's 401 for the access token. (A 401 with
+        // `invalid_client` is the client's secret, not the login: that stays "refused".)
+        let token_refused = result["http_status"] == 401 && matches!(error, None | Some("invalid_token"));
+        if error == Some("invalid_grant") || token_refused {
             kind = Kind::NotLoggedIn;
         }
         let mut message = result["message"].as_str().unwrap_or("the operation failed").to_string();
@@ -197,5 +199,7 @@ mod tests {
         assert_eq!(CliError::from_result(&r).kind, Kind::Canceled);
         let r = json!({"ok":false,"status":"WXA_ERR_HTTP","message":"people/me answered 401","http_status":401});
         assert_eq!(CliError::from_result(&r).kind, Kind::NotLoggedIn);
+        let r = json!({"ok":false,"status":"WXA_ERR_OAUTH","message":"wrong secret","error":"invalid_client","http_status":401});
+        assert_eq!(CliError::from_result(&r).kind, Kind::Refused);
     }
 }

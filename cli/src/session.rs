@@ -4,8 +4,8 @@
 //! the operation instead of killing the process, so the engine ends it cleanly.
 
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,8 +54,7 @@ const TICK: Duration = Duration::from_millis(250);
 
 impl Session {
     pub fn open(global: &Global, need: Need) -> Result<Session, CliError> {
-        let emulator =
-            global.emulator.then(|| LocalEmulator::start(Duration::from_millis(global.emulator_delay_ms)));
+        let emulator = global.emulator.then(|| LocalEmulator::start(Duration::from_millis(global.emulator_delay_ms)));
         let settings = config::resolve(global, emulator.as_ref().map(LocalEmulator::engine_keys))?;
         if let StoreLocation::File { key_file, .. } = &settings.store {
             prepare_key(key_file, need)?;

@@ -19,7 +19,9 @@ pub fn run(global: &Global, args: &JwtArgs) -> Result<(), CliError> {
         (args.issuer.clone().or(file_issuer), std::env::var("WEBEX_GUEST_SECRET").ok().or(file_secret))
     };
     let issuer = issuer.ok_or_else(|| {
-        CliError::usage("no guest issuer: pass --issuer, set WEBEX_GUEST_ISSUER or put \"guest_issuer\" in the config file")
+        CliError::usage(
+            "no guest issuer: pass --issuer, set WEBEX_GUEST_ISSUER or put \"guest_issuer\" in the config file",
+        )
     })?;
     let secret = secret.ok_or_else(|| {
         CliError::usage("no guest issuer secret: set WEBEX_GUEST_SECRET or put \"guest_secret\" in the config file")

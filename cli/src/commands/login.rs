@@ -19,7 +19,11 @@ pub const SPINNER_FRAMES: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", 
 pub fn run(global: &Global, args: &LoginArgs) -> Result<(), CliError> {
     let session = Session::open(global, Need::NewLogin)?;
     let deadline = args.timeout.map(|s| Instant::now() + Duration::from_secs(s));
-    let result = if args.browser { browser(&session, global, args, deadline)? } else { device(&session, global, args, deadline)? };
+    let result = if args.browser {
+        browser(&session, global, args, deadline)?
+    } else {
+        device(&session, global, args, deadline)?
+    };
     report_success(&session, global, &result)
 }
 

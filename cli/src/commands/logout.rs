@@ -33,7 +33,10 @@ pub fn run(global: &Global) -> Result<(), CliError> {
             if e.kind == Kind::NotLoggedIn {
                 e.kind = Kind::Refused;
             }
-            e.message = format!("logged out here (removed from {store}), but the server did not confirm the revocation: {}", e.message);
+            e.message = format!(
+                "logged out here (removed from {store}), but the server did not confirm the revocation: {}",
+                e.message
+            );
             Err(e)
         }
     }
