@@ -122,7 +122,13 @@ impl Session {
         if timed_out {
             return Err(CliError::new(Kind::Timeout, "gave up waiting (--timeout)"));
         }
-        Err(CliError::from_result(&result))
+        let mut err = CliError::from_result(&result);
+        if self.emulator.is_some() && err.kind == Kind::NotLoggedIn {
+            err.message.push_str(
+                " (--emulator: each command starts a fresh emulator, which does not know the tokens an earlier one issued)",
+            );
+        }
+        Err(err)
     }
 
     /// The stored token's fields (`expires_at`, `scope`, ...), or `None` when logged out.
