@@ -40,6 +40,7 @@
 #define WXA_ERR_NOT_AUTHORIZED 11 /* no token, or no way to get one (no refresh token) */
 #define WXA_ERR_UNKNOWN_OPERATION 12 /* no such operation id on this client */
 #define WXA_ERR_INTERNAL 13 /* a bug: a caught panic or broken invariant */
+#define WXA_ERR_ID_TOKEN 14 /* the id_token of a Login with Webex (OIDC) failed validation; no token was stored */
 
 /* What an event reports (C-API.md "Operations and events"); its name is the payload's `type`, as the Webex SDK names its events. */
 #define WXA_EVENT_DONE 1 /* an operation ended (success or failure); payload: its result */
@@ -286,6 +287,33 @@ const char *wxa_last_error(void);
  secrets). NULL is a no-op.
  */
 void wxa_string_free(char *s);
+
+/*
+ Gets a Service App's token for an org whose Full Admin authorized it; it becomes the
+ client's token (refreshed afterwards like any other, with the Service App's own
+ `client_id`/`client_secret` from the config). Options (required): `target_org_id`,
+ `authorizing_token` (an integration's token with `spark:applications_token`; never
+ the client's own), optional `application_id` (default: derived from the client id).
+ Missing options: `WXA_ERR_INVALID_ARGUMENT`, nothing sent. A 403 ends the operation
+ with `WXA_ERR_HTTP` and a message saying an org admin must authorize the app.
+ */
+wxa_status wxa_service_app_token(wxa_client *client, const char *options_json, wxa_op *out_op);
+
+/*
+ Creates a guest through the client's Service App (Webex's replacement of the Guest
+ Issuer): options `subject` (required) and `display_name`. The result carries the
+ guest's `access_token`, `expires_in`, `id`, `subject`, `display_name`, `email`; it
+ does not replace the client's token (another client can adopt it with
+ `wxa_set_token`). Refused on FedRAMP.
+ */
+wxa_status wxa_create_guest(wxa_client *client, const char *options_json, wxa_op *out_op);
+
+/*
+ Who the client's token is: `GET people/me`; result `id`, `emails`, `display_name`,
+ `org_id`, `type` (`person`, `bot`, `appuser`). A 401 leads to one compare-and-refresh
+ and one retry.
+ */
+wxa_status wxa_whoami(wxa_client *client, wxa_op *out_op);
 
 #ifdef __cplusplus
 }  // extern "C"

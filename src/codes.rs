@@ -105,6 +105,8 @@ codes! {
         #[c(WXA_ERR_UNKNOWN_OPERATION)] UnknownOperation = 12,
         /// a bug: a caught panic or broken invariant
         #[c(WXA_ERR_INTERNAL)] Internal = 13,
+        /// the id_token of a Login with Webex (OIDC) failed validation; no token was stored
+        #[c(WXA_ERR_ID_TOKEN)] IdToken = 14,
     }
 }
 
@@ -160,7 +162,7 @@ mod tests {
         assert_eq!(EventType::TokenRefresh.name(), "token:refresh");
         assert_eq!(status_consts::WXA_ERR_INTERNAL, 13);
         assert_eq!(event_consts::WXA_EVENT_JWT_REFRESH, 12);
-        assert_eq!(Status::from_code(14), None);
+        assert_eq!(Status::from_code(15), None);
         assert_eq!(EventType::from_code(0), None);
     }
 }

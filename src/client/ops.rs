@@ -68,6 +68,10 @@ impl Ops {
         self.lock().closed
     }
 
+    pub fn running(&self) -> usize {
+        self.lock().running.len()
+    }
+
     /// Registers a new running operation.
     pub fn begin(&self) -> Result<(OpId, CancellationToken), Error> {
         let mut t = self.lock();

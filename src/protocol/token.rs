@@ -27,6 +27,9 @@ pub struct Supertoken {
 /// lifetime that gets a proactive refresh at all (PROTOCOL.md).
 pub const PROACTIVE_FLOOR_MS: i64 = 30_000;
 
+/// At most one refresh-token keep-alive per client in this long.
+pub const KEEPALIVE_FLOOR_MS: i64 = 3_600_000;
+
 /// Largest `expires_in` accepted (PROTOCOL.md: below 2^31).
 const MAX_EXPIRES_IN: i64 = (1 << 31) - 1;
 
@@ -209,6 +212,19 @@ impl Supertoken {
         Some(last_proactive_at.map_or(due, |last| due.max(last + PROACTIVE_FLOOR_MS)))
     }
 
+    /// When to refresh so that the refresh token, which Webex extends on use, does not
+    /// die for want of use: `keepalive_ms` before it expires, but at most once per
+    /// `KEEPALIVE_FLOOR_MS` (a server that does not extend it causes no loop).
+    pub fn keepalive_due_at(&self, keepalive_ms: i64, last_keepalive_at: Option<UnixMs>) -> Option<UnixMs> {
+        self.refresh_token.as_ref()?;
+        let rt_at = self.refresh_token_expires_at?;
+        if keepalive_ms <= 0 {
+            return None;
+        }
+        let due = rt_at - keepalive_ms;
+        Some(last_keepalive_at.map_or(due, |last| due.max(last + KEEPALIVE_FLOOR_MS)))
+    }
+
     /// Valid for at least `min_valid_ms` more, and not inside the refresh window.
     pub fn is_fresh(&self, now: UnixMs, min_valid_ms: i64, refresh_before_expiry_ms: i64) -> bool {
         match self.expires_at {
@@ -297,6 +313,24 @@ mod tests {
         // Never sooner than 30 s after the previous proactive refresh of the client.
         assert_eq!(tok(40, 100_000).proactive_refresh_at(300_000, Some(100_000)), Some(130_000));
         assert_eq!(tok(3600, 100_000).proactive_refresh_at(300_000, Some(100_000)), Some(3_400_000));
+    }
+
+    #[test]
+    fn keepalive_refreshes_before_the_refresh_token_dies() {
+        let t = parse_token_response(
+            &obj(
+                json!({"access_token":"a","refresh_token":"r","expires_in":3600,"refresh_token_expires_in":90 * 86400}),
+            ),
+            0,
+        )
+        .unwrap();
+        let week = 7 * 86_400_000;
+        assert_eq!(t.keepalive_due_at(week, None), Some(83 * 86_400_000));
+        assert_eq!(t.keepalive_due_at(0, None), None);
+        // A server that does not extend it: no loop, at most hourly.
+        assert_eq!(t.keepalive_due_at(week, Some(83 * 86_400_000)), Some(83 * 86_400_000 + KEEPALIVE_FLOOR_MS));
+        let no_rt_expiry = parse_token_response(&obj(json!({"access_token":"a","refresh_token":"r"})), 0).unwrap();
+        assert_eq!(no_rt_expiry.keepalive_due_at(week, None), None);
     }
 
     #[test]

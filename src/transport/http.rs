@@ -3,6 +3,7 @@
 //! Connection pools are shared by every Client with the same transport settings.
 //! Loopback requests never go through a proxy (a proxy would see the client secret).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -123,11 +124,34 @@ pub enum ClientAuth {
     None,
 }
 
+/// A form value: public protocol words (`grant_type=refresh_token`) stay plain; codes,
+/// tokens and verifiers are secrets, wiped when the request is dropped.
+#[derive(Debug)]
+pub enum FormValue {
+    Plain(Cow<'static, str>),
+    Secret(Secret),
+}
+
+impl FormValue {
+    fn as_str(&self) -> &str {
+        match self {
+            FormValue::Plain(s) => s,
+            FormValue::Secret(s) => s.expose(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum RequestBody {
-    Form(Vec<(&'static str, Secret)>),
+    Form(Vec<(&'static str, FormValue)>),
     Json(serde_json::Value),
     Empty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
 }
 
 #[derive(Debug)]
@@ -135,6 +159,7 @@ pub struct Request {
     /// A name for messages ("token endpoint"); never the URL, which may hold secrets.
     pub endpoint: &'static str,
     pub url: Url,
+    pub method: Method,
     pub body: RequestBody,
     pub auth: ClientAuth,
     /// Sent as is, marked sensitive (guest JWT login, bearer tokens).
@@ -142,6 +167,80 @@ pub struct Request {
     /// May be sent again after the server could have processed it. False for requests
     /// that spend a single-use code or refresh token.
     pub replay_safe: bool,
+}
+
+impl Request {
+    fn new(method: Method, endpoint: &'static str, url: &Url) -> Request {
+        Request {
+            endpoint,
+            url: url.clone(),
+            method,
+            body: RequestBody::Empty,
+            auth: ClientAuth::None,
+            authorization: None,
+            replay_safe: true,
+        }
+    }
+
+    /// A POST to `endpoint` (a name for messages) at `url`; replay-safe, no client auth.
+    pub fn post(endpoint: &'static str, url: &Url) -> Request {
+        Request::new(Method::Post, endpoint, url)
+    }
+
+    pub fn get(endpoint: &'static str, url: &Url) -> Request {
+        Request::new(Method::Get, endpoint, url)
+    }
+
+    fn form_mut(&mut self) -> &mut Vec<(&'static str, FormValue)> {
+        if !matches!(self.body, RequestBody::Form(_)) {
+            self.body = RequestBody::Form(Vec::new());
+        }
+        match &mut self.body {
+            RequestBody::Form(f) => f,
+            _ => unreachable!("just set"),
+        }
+    }
+
+    /// A form parameter whose value is a public protocol word or a config value.
+    pub fn param(mut self, key: &'static str, value: impl Into<Cow<'static, str>>) -> Request {
+        self.form_mut().push((key, FormValue::Plain(value.into())));
+        self
+    }
+
+    /// A form parameter whose value is a credential (code, token, verifier).
+    pub fn secret(mut self, key: &'static str, value: Secret) -> Request {
+        self.form_mut().push((key, FormValue::Secret(value)));
+        self
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Request {
+        self.body = RequestBody::Json(body);
+        self
+    }
+
+    pub fn client_auth(mut self, auth: ClientAuth) -> Request {
+        self.auth = auth;
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(mut self, token: &Secret) -> Request {
+        self.authorization = Some(Secret::new(format!("Bearer {}", token.expose())));
+        self
+    }
+
+    /// `Authorization: <value>` as is (the guest JWT login sends the bare JWT).
+    pub fn authorization(mut self, value: Secret) -> Request {
+        self.authorization = Some(value);
+        self
+    }
+
+    /// This request spends a single-use credential (a code, a refresh token): it is not
+    /// sent again once the server may have processed it.
+    pub fn spends_credential(mut self) -> Request {
+        self.replay_safe = false;
+        self
+    }
 }
 
 #[derive(Debug)]
@@ -206,12 +305,16 @@ fn secret_header(value: Vec<u8>) -> Option<HeaderValue> {
 }
 
 fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
-    let mut b = http.for_url(&req.url).post(req.url.clone());
+    let client = http.for_url(&req.url);
+    let mut b = match req.method {
+        Method::Post => client.post(req.url.clone()),
+        Method::Get => client.get(req.url.clone()),
+    };
     // Webex may answer any content type; the body is parsed as JSON regardless.
     b = b.header(ACCEPT, "application/json").header(ACCEPT_ENCODING, "identity");
     let mut form: Vec<(&str, &str)> = Vec::new();
     if let RequestBody::Form(f) = &req.body {
-        form.extend(f.iter().map(|(k, v)| (*k, v.expose())));
+        form.extend(f.iter().map(|(k, v)| (*k, v.as_str())));
     }
     let mut authorization = req.authorization.as_ref().map(|a| a.expose().as_bytes().to_vec());
     match &req.auth {
@@ -245,6 +348,7 @@ fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
         RequestBody::Form(_) | RequestBody::Empty if !form.is_empty() => {
             b.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(wiping_bytes(form_body(&form)))
         }
+        _ if req.method == Method::Get => b,
         _ => b.header(reqwest::header::CONTENT_LENGTH, "0"),
     }
 }

@@ -85,7 +85,9 @@ class Provider:
             "device_authorize_url": d["device_authorization_endpoint"],
             "device_token_url": d["token_endpoint"],
             "revoke_url": d["revocation_endpoint"],
-            "issuer": d["issuer"],  # RFC 9207: the provider sends `iss` on redirects
+            "issuer": d["issuer"],  # RFC 9207 `iss` on redirects, and the id_token's `iss`
+            # The engine verifies every id_token (RS256) against the provider's keys.
+            "jwks_url": d["jwks_uri"],
             "timeout_ms": 10_000,
             "max_retries": 0,
         }
