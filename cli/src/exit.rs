@@ -72,7 +72,9 @@ impl Kind {
             Status::InvalidArgument => Kind::Usage,
             Status::NotAuthorized => Kind::NotLoggedIn,
             Status::Network => Kind::Network,
-            Status::OAuth | Status::Http | Status::RateLimited | Status::StateMismatch => Kind::Refused,
+            Status::OAuth | Status::Http | Status::RateLimited | Status::StateMismatch | Status::IdToken => {
+                Kind::Refused
+            }
             Status::Timeout | Status::Expired => Kind::Timeout,
             Status::Canceled => Kind::Canceled,
             Status::Ok | Status::Pending | Status::UnknownOperation | Status::Internal => Kind::Other,

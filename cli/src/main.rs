@@ -6,7 +6,6 @@ mod args;
 mod commands;
 mod config;
 mod emulator;
-mod engine_features;
 mod exit;
 mod keyfile;
 mod output;

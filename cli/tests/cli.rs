@@ -104,6 +104,54 @@ fn a_refresh_token_the_server_no_longer_accepts_ends_the_login_with_exit_3() {
 }
 
 #[test]
+fn whoami_and_status_say_who_the_token_belongs_to() {
+    let emu = emulator();
+    let home = Home::new();
+    let done = device_login(&home, &emu);
+    assert_eq!(done["who"]["display_name"], "Emulated User", "login says who logged in: {done}");
+
+    let out = run(home.cmd_for(&emu, &["whoami"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("Emulated User <emulated.user@example.com>\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("type    person"), "{}", out.stdout);
+    let j = run(home.cmd_for(&emu, &["whoami", "--json"])).json();
+    assert_eq!(j["emails"], json!(["emulated.user@example.com"]));
+    assert_eq!(j["org_id"].as_str().map(|s| !s.is_empty()), Some(true), "{j}");
+    assert!(j.get("ok").is_none());
+
+    let out = run(home.cmd_for(&emu, &["status"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("Logged in as Emulated User <emulated.user@example.com>"), "{}", out.stdout);
+    let j = run(home.cmd_for(&emu, &["status", "--json"])).json();
+    assert_eq!(j["who"]["display_name"], "Emulated User");
+    let access = token(&home, &emu);
+    assert!(!j.to_string().contains(&access));
+    // people/me was asked with the stored token.
+    let me = emu.requests(Endpoint::PeopleMe);
+    assert_eq!(me.last().unwrap().header("authorization"), Some(format!("Bearer {access}").as_str()));
+}
+
+#[test]
+fn whoami_refused_token_is_refreshed_once_and_a_dead_login_exits_3() {
+    let emu = emulator();
+    let home = Home::new();
+    device_login(&home, &emu);
+    let first = token(&home, &emu);
+    // One 401: the engine refreshes and asks again; the new token is stored.
+    emu.script(Endpoint::PeopleMe, vec![Scripted::status(401)]);
+    let out = run(home.cmd_for(&emu, &["whoami"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let second = token(&home, &emu);
+    assert_ne!(first, second);
+    // A 401 whose refresh is refused too: the login has ended.
+    emu.expire_refresh_tokens();
+    emu.script(Endpoint::PeopleMe, vec![Scripted::status(401)]);
+    let out = run(home.cmd_for(&emu, &["whoami"]));
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{:?}", out.stderr);
+}
+
+#[test]
 fn browser_login_through_the_loopback_redirect() {
     let emu = emulator();
     let home = Home::new();
@@ -296,6 +344,15 @@ fn emulator_mode_logs_in_offline_and_token_reads_the_store_later() {
     let access = out.stdout.trim_end();
     assert!(access.ends_with("_emulator-org-0001"), "{access}");
     assert!(!String::from_utf8_lossy(&std::fs::read(&emulator_store).unwrap()).contains(access));
+    // whoami and status do not ask a fresh emulator about an earlier one's token (it
+    // would refuse it and the login would end): the token stays.
+    let out = run(home.cmd(&["whoami", "--emulator"]));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("fresh one does not know it"), "{}", out.stderr);
+    let out = run(home.cmd(&["status", "--emulator"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("Logged in (emulator)"), "{}", out.stdout);
+    assert_eq!(run(home.cmd(&["token", "--emulator"])).stdout.trim_end(), access);
     // Without --emulator, nothing is logged in.
     let mut c = home.cmd(&["token"]);
     c.env("WEBEX_CLIENT_ID", "test-client");

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::args::{Global, LoginArgs};
-use crate::engine_features;
+use crate::commands::whoami;
 use crate::exit::CliError;
 use crate::output::{self, print_json, short_duration};
 use crate::session::{Need, Progress, Session};
@@ -88,7 +88,7 @@ fn browser(session: &Session, global: &Global, args: &LoginArgs, deadline: Optio
     if let Some(t) = args.timeout {
         options.insert("timeout_ms".into(), json!(t.saturating_mul(1000)));
     }
-    let (url, op) = engine_features::start_loopback_login(&session.client, &Value::Object(options))?;
+    let (url, op) = session.client.start_loopback_login(&Value::Object(options).to_string())?;
     let opened = if let Some(emulator) = &session.emulator {
         emulator.consent_later(&url);
         false
@@ -122,7 +122,7 @@ fn report_success(session: &Session, global: &Global, result: &Value) -> Result<
     let expires_at = result["expires_at"].as_i64();
     let store = session.settings.store.describe();
     // Who logged in, when the engine can ask (a login is still a success without it).
-    let who = engine_features::whoami(session).ok();
+    let who = whoami::ask(session).ok();
     if global.json {
         let mut out = json!({"ok": true, "scope": scope, "expires_at": expires_at, "store": store});
         if let Some(who) = who {
@@ -132,7 +132,7 @@ fn report_success(session: &Session, global: &Global, result: &Value) -> Result<
         return Ok(());
     }
     match who {
-        Some(who) => eprintln!("✓ Logged in as {}.", crate::commands::whoami::person(&who)),
+        Some(who) => eprintln!("✓ Logged in as {}.", whoami::person(&who)),
         None => eprintln!("✓ Logged in."),
     }
     eprintln!("  Scopes: {scope}");

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::args::{Global, StatusArgs};
-use crate::engine_features;
+use crate::commands::whoami;
 use crate::exit::CliError;
 use crate::output::{self, print_json};
 use crate::session::{Need, Session};
@@ -19,7 +19,9 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<(), CliError> {
     let refresh_expires_at = token["refresh_token_expires_at"].as_i64();
     let has_refresh = token["refresh_token"].is_string();
     let expired = expires_at.is_some_and(|t| t <= output::now_ms());
-    let who = if args.offline { None } else { Some(engine_features::whoami(&session)) };
+    // Not with --emulator: its fresh emulator would refuse the token and end the login
+    // (see `whoami`).
+    let who = if args.offline || session.emulator.is_some() { None } else { Some(whoami::ask(&session)) };
 
     if global.json {
         let mut out = json!({
@@ -41,8 +43,9 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<(), CliError> {
         return Ok(());
     }
     match who {
-        Some(Ok(w)) => println!("Logged in as {}", crate::commands::whoami::person(&w)),
+        Some(Ok(w)) => println!("Logged in as {}", whoami::person(&w)),
         Some(Err(e)) => println!("Logged in (who: unknown, {})", e.message),
+        None if session.emulator.is_some() => println!("Logged in (emulator)"),
         None => println!("Logged in"),
     }
     println!("  client id:      {}", client_id.as_str().unwrap_or("?"));

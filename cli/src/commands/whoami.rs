@@ -3,7 +3,6 @@
 use serde_json::Value;
 
 use crate::args::Global;
-use crate::engine_features;
 use crate::exit::CliError;
 use crate::output::print_json;
 use crate::session::{Need, Session};
@@ -13,7 +12,15 @@ pub fn run(global: &Global) -> Result<(), CliError> {
     if session.token()?.is_none() {
         return Err(CliError::not_logged_in());
     }
-    let who = engine_features::whoami(&session)?;
+    if session.emulator.is_some() {
+        // A fresh emulator answers 401, the engine then refreshes, the refresh is refused
+        // and the stored login would end: refuse instead of logging the demo out.
+        return Err(CliError::other(
+            "whoami --emulator: the emulator that issued this token ended with its command, and this \
+             command's fresh one does not know it (`login --emulator` shows who logged in)",
+        ));
+    }
+    let who = ask(&session)?;
     if global.json {
         print_json(&who);
         return Ok(());
@@ -25,6 +32,17 @@ pub fn run(global: &Global) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Who the token belongs to (GET people/me): `{"id","emails","display_name","org_id","type"}`.
+/// The engine refreshes first when the token needs it, and once more after a 401.
+pub fn ask(session: &Session) -> Result<Value, CliError> {
+    let op = session.client.whoami()?;
+    let mut who = session.run(op, None, |_| {})?;
+    if let Some(m) = who.as_object_mut() {
+        m.remove("ok");
+    }
+    Ok(who)
 }
 
 /// `Display Name <first@email>` (whatever of it is known).

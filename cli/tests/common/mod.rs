@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-pub use webex_auth_emulator::{Emulator, EmulatorConfig, Endpoint};
+pub use webex_auth_emulator::{Emulator, EmulatorConfig, Endpoint, Scripted};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_webex-auth");
 /// Bound on anything that should take a second or two.
