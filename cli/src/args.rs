@@ -124,6 +124,11 @@ pub struct TokenArgs {
     /// Refresh first unless the token stays valid this many more seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub min_valid: u32,
+
+    /// The API refused a token (401): read that token from stdin and get a fresh one;
+    /// refreshes only if it is still the stored token (another process may have already)
+    #[arg(long)]
+    pub rejected: bool,
 }
 
 #[derive(Args, Debug)]

@@ -89,6 +89,27 @@ fn token_refreshes_when_asked_for_more_life_than_is_left_and_stores_the_new_one(
 }
 
 #[test]
+fn token_rejected_refreshes_only_a_token_that_is_still_the_stored_one() {
+    let emu = emulator();
+    let home = Home::new();
+    device_login(&home, &emu);
+    let first = token(&home, &emu);
+    // The API said 401 to `first`: a new token, from one refresh.
+    let out = run_with_stdin(home.cmd_for(&emu, &["token", "--rejected"]), &format!("{first}\n"));
+    assert_eq!(out.code, 0, "{out:?}");
+    let second = out.stdout.trim_end().to_string();
+    assert_ne!(second, first);
+    assert_eq!(emu.requests(Endpoint::Token).len(), 1);
+    assert_eq!(token(&home, &emu), second, "the new token is stored");
+    // Another script saw the same 401 a little later: no second refresh, the new token.
+    let out = run_with_stdin(home.cmd_for(&emu, &["token", "--rejected", "--json"]), &first);
+    assert_eq!(out.json()["access_token"], second.as_str());
+    assert_eq!(emu.requests(Endpoint::Token).len(), 1);
+    // Nothing on stdin: usage.
+    assert_eq!(run_with_stdin(home.cmd_for(&emu, &["token", "--rejected"]), "").code, 2);
+}
+
+#[test]
 fn a_refresh_token_the_server_no_longer_accepts_ends_the_login_with_exit_3() {
     let emu = emulator();
     let home = Home::new();

@@ -1,8 +1,10 @@
 //! `webex-auth token`: a valid access token on stdout, refreshed first when it would
 //! expire within `--min-valid` seconds, for `curl -H "Authorization: Bearer $(webex-auth token)"`.
-//! Only the access token: never the refresh token.
+//! Only the access token: never the refresh token. `--rejected` is for the 401 case:
+//! the refused token comes on stdin (not as an argument, which `ps` would show).
 
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::args::{Global, TokenArgs};
 use crate::exit::CliError;
@@ -14,7 +16,19 @@ pub fn run(global: &Global, args: &TokenArgs) -> Result<(), CliError> {
     if session.token()?.is_none() {
         return Err(CliError::not_logged_in());
     }
-    let op = session.client.get_valid_token(args.min_valid)?;
+    let op = if args.rejected {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| CliError::usage(format!("--rejected: cannot read the token from stdin: {e}")))?;
+        let rejected = line.trim();
+        if rejected.is_empty() {
+            return Err(CliError::usage("--rejected: give the refused access token on stdin"));
+        }
+        session.client.token_rejected(rejected)?
+    } else {
+        session.client.get_valid_token(args.min_valid)?
+    };
     let result = session.run(op, None, |_| {})?;
     let access_token = result["access_token"]
         .as_str()

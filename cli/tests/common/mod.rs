@@ -106,6 +106,17 @@ pub fn run(mut cmd: Command) -> Output {
     Running::new(child).finish()
 }
 
+/// Runs a command with `input` on its stdin, bounded by `LONG`.
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    Running::new(child).finish()
+}
+
 /// A command still running: its stdout lines as they come.
 pub struct Running {
     pub child: Child,
@@ -120,7 +131,7 @@ impl Running {
         Running::new(cmd.spawn().unwrap())
     }
 
-    fn new(mut child: Child) -> Running {
+    pub fn new(mut child: Child) -> Running {
         let (tx, lines) = mpsc::channel();
         let out = child.stdout.take().unwrap();
         thread::spawn(move || {
