@@ -81,7 +81,7 @@ fn login_draws_the_qr_code_and_a_spinner_in_a_terminal() {
             }
             countdown_seen |= row.contains("the code expires in 4m");
         }
-        if rows.iter().any(|r| r.starts_with("✓ Logged in.")) {
+        if rows.iter().any(|r| r.starts_with("✓ Logged in as Emulated User")) {
             // Let the rest of the output (and the exit) arrive.
             while let Ok(c) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 term.process(&c);
