@@ -110,7 +110,8 @@ pub struct LoginArgs {
     #[arg(long, requires = "browser")]
     pub port: Option<u16>,
 
-    /// Give up after this many seconds [default: the code's lifetime; 300 for --browser]
+    /// Give up after this many seconds [default: the code's lifetime; with --browser, the
+    /// login's (10 minutes)]
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
 

@@ -13,8 +13,9 @@ use crate::exit::CliError;
 use crate::output::{self, print_json, short_duration};
 use crate::session::{Need, Progress, Session};
 
-/// The spinner's frames (braille dots, as most terminals draw them).
-pub const SPINNER_FRAMES: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"];
+/// The spinner's frames (braille dots, as most terminals draw them); the last one is
+/// indicatif's "finished" frame.
+const SPINNER_FRAMES: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"];
 
 pub fn run(global: &Global, args: &LoginArgs) -> Result<(), CliError> {
     let session = Session::open(global, Need::NewLogin)?;
