@@ -1,4 +1,4 @@
-//! Client configuration: the JSON keys of PROTOCOL.md, validated once at `wxa_init`.
+//! Client configuration: the JSON keys of docs/PROTOCOL.md, validated once at `wxa_init`.
 //! Unknown keys are refused by name; `http://` only for loopback hosts.
 
 use std::time::Duration;
@@ -267,7 +267,15 @@ impl Config {
         let guest_secret = raw.guest_secret.take().map(zeroize::Zeroizing::new);
         let guest = match (&raw.guest_issuer, &guest_secret) {
             (Some(i), Some(s)) => Some(
-                GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone()).map_err(|e| {
+                // One guest for the client's life: without a configured subject, every
+                // re-signed JWT would otherwise name a new random guest.
+                {
+                    let uuid = uuid::Uuid::new_v4();
+                    let subject = raw.guest_subject.clone().unwrap_or_else(|| format!("guest-user-{uuid}"));
+                    let name = raw.guest_display_name.clone().unwrap_or_else(|| format!("Guest User - {uuid}"));
+                    GuestIdentity::new(i, s, Some(subject), Some(name))
+                }
+                .map_err(|e| {
                     let m = e.message().replace("`secret`", "`guest_secret`").replace("`issuer`", "`guest_issuer`");
                     Error::invalid(format!("config {m}"))
                 })?,

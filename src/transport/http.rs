@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use base64::Engine;
@@ -42,10 +42,20 @@ pub struct TransportSettings {
     pub extra_roots_pem: Option<Arc<Vec<u8>>>,
 }
 
-/// The reqwest clients of one transport setting: loopback (never proxied) and the rest.
+/// The reqwest clients of one transport setting. Loopback requests never go through a
+/// proxy. Loading the OS trust store costs milliseconds (it reads and parses every
+/// certificate file), so only clients that may need it load it, and not on the path of a
+/// plain-http loopback request: the remote client is built in the background as soon as
+/// the setting is first used, and on demand if a request comes first.
 pub struct Http {
-    loopback: reqwest::Client,
-    remote: reqwest::Client,
+    /// Plain http to loopback (the emulator, tests): no trust store at all.
+    loopback_plain: reqwest::Client,
+    /// https to loopback: built on first use.
+    loopback_tls: OnceLock<reqwest::Client>,
+    remote: OnceLock<reqwest::Client>,
+    roots: Vec<reqwest::Certificate>,
+    proxy: Option<reqwest::Proxy>,
+    direct: bool,
 }
 
 impl std::fmt::Debug for Http {
@@ -56,7 +66,29 @@ impl std::fmt::Debug for Http {
 
 impl Http {
     fn for_url(&self, url: &Url) -> &reqwest::Client {
-        if is_loopback(url) { &self.loopback } else { &self.remote }
+        match (is_loopback(url), url.scheme() == "https") {
+            (true, false) => &self.loopback_plain,
+            (true, true) => self.loopback_tls.get_or_init(|| self.build(builder(&self.roots).no_proxy())),
+            (false, _) => self.remote(),
+        }
+    }
+
+    fn remote(&self) -> &reqwest::Client {
+        self.remote.get_or_init(|| {
+            let b = builder(&self.roots);
+            let b = match (&self.proxy, self.direct) {
+                (Some(p), _) => b.proxy(p.clone()),
+                (None, true) => b.no_proxy(),
+                (None, false) => b,
+            };
+            self.build(b)
+        })
+    }
+
+    /// Settings were checked when the pools were made; a build that still fails (no TLS
+    /// backend) falls back to reqwest's defaults rather than panicking on a request path.
+    fn build(&self, b: reqwest::ClientBuilder) -> reqwest::Client {
+        b.build().unwrap_or_default()
     }
 }
 
@@ -77,7 +109,7 @@ fn builder(roots: &[reqwest::Certificate]) -> reqwest::ClientBuilder {
     b
 }
 
-/// The shared pools for `settings`, built on first use. Errors name the setting, never
+/// The shared pools for `settings`, made on first use. Errors name the setting, never
 /// its value (a proxy URL may carry a password).
 pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
     let roots_hash = settings.extra_roots_pem.as_ref().map(|p| Sha256::digest(p.as_slice()).into());
@@ -93,25 +125,38 @@ pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
             .ok_or_else(|| Error::invalid("config `ca_file` holds no usable PEM certificate"))?,
         None => Vec::new(),
     };
-    let build_err = |what: &str| Error::invalid(format!("config `{what}`: the HTTP client cannot be built with it"));
-    let loopback = builder(&roots).no_proxy().build().map_err(|_| build_err("ca_file"))?;
-    let remote = match &settings.proxy {
-        ProxySetting::System => builder(&roots),
-        ProxySetting::Direct => builder(&roots).no_proxy(),
+    let proxy = match &settings.proxy {
         ProxySetting::Url(u) => {
-            let p = reqwest::Proxy::all(u.expose()).map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?;
-            builder(&roots).proxy(p)
+            Some(reqwest::Proxy::all(u.expose()).map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?)
         }
-    }
-    .build()
-    .map_err(|_| build_err("proxy"))?;
-    let http = Arc::new(Http { loopback, remote });
+        _ => None,
+    };
+    let loopback_plain = builder(&roots)
+        .no_proxy()
+        .tls_built_in_native_certs(false)
+        .build()
+        .map_err(|_| Error::invalid("config `ca_file`: the HTTP client cannot be built with it"))?;
+    let http = Arc::new(Http {
+        loopback_plain,
+        loopback_tls: OnceLock::new(),
+        remote: OnceLock::new(),
+        roots,
+        proxy,
+        direct: settings.proxy == ProxySetting::Direct,
+    });
+    // Warm the remote client up off the caller's path (the OS trust store).
+    let warm = Arc::downgrade(&http);
+    let _ = std::thread::Builder::new().name("webex-auth-tls-roots".into()).spawn(move || {
+        if let Some(h) = warm.upgrade() {
+            h.remote();
+        }
+    });
     pools.retain(|_, w| w.strong_count() > 0);
     pools.insert(key, Arc::downgrade(&http));
     Ok(http)
 }
 
-/// How a request authenticates the client (PROTOCOL.md `client_auth`).
+/// How a request authenticates the client (docs/PROTOCOL.md `client_auth`).
 #[derive(Clone, Debug)]
 pub enum ClientAuth {
     /// Public client: `client_id` in the form, no Authorization header.

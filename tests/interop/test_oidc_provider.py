@@ -350,7 +350,7 @@ def test_authorization_code_pkce_refresh_and_revoking_logout(op: Provider) -> No
             raise AssertionError(f"code exchange failed: {exc!r}{op.evidence()}") from exc
         token = result.token
         assert result.state == {"return_to": "/inbox"}
-        # Sanitized URL (PROTOCOL.md): no code, state re-encoded without csrf_token,
+        # Sanitized URL (docs/PROTOCOL.md): no code, state re-encoded without csrf_token,
         # every other parameter (here `iss`) kept.
         clean = authorize_query(result.clean_url)
         assert "code" not in clean and clean["iss"] == [op.issuer], result.clean_url
