@@ -39,6 +39,26 @@ impl ClientRegistration {
     pub fn is_public(&self) -> bool {
         self.client_secret.is_none()
     }
+
+    /// Whether `given` is one of the registered redirect URIs. RFC 8252 §7.3: a
+    /// registered loopback IP redirect (`http://127.0.0.1/...`, `http://[::1]/...`)
+    /// matches any port, so a native app can listen on whatever port is free.
+    pub fn allows_redirect(&self, given: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == given || loopback_any_port(r, given))
+    }
+}
+
+fn loopback_any_port(registered: &str, given: &str) -> bool {
+    let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else { return false };
+    let loopback_ip = matches!(r.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(r.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    loopback_ip
+        && r.scheme() == "http"
+        && g.scheme() == "http"
+        && r.host() == g.host()
+        && r.path() == g.path()
+        && r.query() == g.query()
+        && g.fragment().is_none()
 }
 
 /// A Service App: its tokens come from `applications/{id}/token` (for an org whose

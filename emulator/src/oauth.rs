@@ -36,7 +36,7 @@ pub(crate) fn authorize(shared: &Shared, req: &Recorded) -> Answer {
     let Some(client) = store.config.client(&client_id).cloned() else {
         return Err(reply::oauth_error(400, "invalid_client", "unknown client_id"));
     };
-    if !client.redirect_uris.contains(&redirect_uri) {
+    if !client.allows_redirect(&redirect_uri) {
         return Err(reply::oauth_error(400, "invalid_request", "redirect_uri is not registered for this client"));
     }
     let state = q("state");

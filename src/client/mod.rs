@@ -11,10 +11,14 @@ mod dispatch;
 mod events;
 mod guest;
 mod logout;
+mod loopback;
+mod oidc;
 mod ops;
+mod persist;
 mod refresh;
 mod runtime;
 mod tasks;
+mod webex_api;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -30,8 +34,8 @@ pub use ops::OpId;
 use crate::error::{Error, Status};
 use crate::protocol::state::PendingLogins;
 use crate::protocol::token::{self, Supertoken};
-use crate::secret::{Secret, SecretText, wipe_value};
-use crate::transport::{self, Policy, Request, RequestBody};
+use crate::secret::{SecretText, wipe_value};
+use crate::transport::{self, Policy, Request};
 use config::Config;
 use events::EventQueue;
 use ops::{Ops, Waited};
@@ -51,6 +55,13 @@ enum OpKind {
     Device,
     /// A device login refused because another one runs.
     DeviceRejected,
+    /// A loopback (RFC 8252) login: listener, redirect, exchange.
+    Loopback,
+    /// The app's API call got 401 with a token: refresh it unless it changed already.
+    TokenRejected,
+    Whoami,
+    ServiceApp,
+    CreateGuest,
 }
 
 #[derive(Default)]
@@ -68,10 +79,25 @@ struct State {
     timer: Option<tokio::task::AbortHandle>,
     /// When the last proactive refresh started (Unix ms): the floor between two.
     last_proactive_at: Option<i64>,
+    /// The refresh-token keep-alive timer, and when it last fired.
+    keepalive: Option<tokio::task::AbortHandle>,
+    last_keepalive_at: Option<i64>,
+    /// Why the refresh token is gone, when it died while the access token still lives
+    /// (for the `unauthorized` that follows when the access token expires).
+    refresh_dead: Option<DeadRefresh>,
+}
+
+/// Why a refresh token can no longer be used (`unauthorized` payload `reason`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeadRefresh {
+    reason: &'static str,
+    expired_at: Option<i64>,
 }
 
 pub(crate) struct Inner {
     config: Config,
+    /// The token store, when `token_store` is configured.
+    persist: Option<persist::Persist>,
     events: Arc<EventQueue>,
     ops: Ops,
     tasks: Arc<Tasks>,
@@ -168,20 +194,13 @@ impl Inner {
 
     /// POSTs a grant to the token endpoint with the client's authentication.
     /// `replay_safe`: false for grants that spend a single-use code or refresh token.
-    async fn token_grant(
-        &self,
-        form: Vec<(&'static str, Secret)>,
-        replay_safe: bool,
-    ) -> Result<Map<String, Value>, Error> {
-        let req = Request {
-            endpoint: "token endpoint",
-            url: self.config.endpoints.token.clone(),
-            body: RequestBody::Form(form),
-            auth: self.config.client_auth(),
-            authorization: None,
-            replay_safe,
-        };
-        transport::execute(&self.config.http, &req, self.policy(false)).await
+    async fn token_grant(&self, grant: Request) -> Result<Map<String, Value>, Error> {
+        transport::execute(&self.config.http, &grant.client_auth(self.config.client_auth()), self.policy(false)).await
+    }
+
+    /// A request to the token endpoint, to be completed with the grant's parameters.
+    fn token_request(&self, grant_type: &'static str) -> Request {
+        Request::post("token endpoint", &self.config.endpoints.token).param("grant_type", grant_type)
     }
 
     fn now(&self) -> i64 {
@@ -208,6 +227,7 @@ impl Inner {
             st.token = Some(token);
             st.guest_session = guest;
             st.epoch += 1;
+            st.refresh_dead = None;
             self.schedule_refresh(&mut st);
         }
         self.token_generation.send_modify(|g| *g += 1);
@@ -223,11 +243,35 @@ impl Inner {
         self.store_token_if(None, token, guest, op, emit).unwrap_or_default()
     }
 
+    /// `store_token` for an operation's new login, then the token store: the result
+    /// fields, with `store_error` when the store could not be written (the token is
+    /// kept and the write retried).
+    async fn install_login(self: &Arc<Self>, token: Supertoken, guest: bool, op: OpId) -> Map<String, Value> {
+        let mut fields = self.store_token(token, guest, op, true);
+        if let Some(e) = self.persist_change().await {
+            fields.insert("store_error".into(), Value::from(e));
+        }
+        fields
+    }
+
+    /// Drops the token from inside the refresh in flight (it found the refresh token
+    /// dead, or another instance logged out): like `clear_token`, but the refresh must
+    /// not abort itself — it still has to report why.
+    fn clear_token_from_refresh(&self, st: &mut State) -> Option<Supertoken> {
+        let running = st.refresh.take();
+        let token = self.clear_token(st);
+        st.refresh = running;
+        token
+    }
+
     /// Drops the token (with the state locked): no timer, no refresh in flight survives.
     fn clear_token(&self, st: &mut State) -> Option<Supertoken> {
         st.guest_session = false;
         st.epoch += 1;
         if let Some(t) = st.timer.take() {
+            t.abort();
+        }
+        if let Some(t) = st.keepalive.take() {
             t.abort();
         }
         if let Some(r) = st.refresh.take() {
@@ -249,16 +293,31 @@ impl Client {
     pub fn new(config_json: &str, on_event: Option<EventSink>) -> Result<Client, Error> {
         let config = Config::from_json(config_json)?;
         let keep_until_read = on_event.is_none();
-        Ok(Client {
-            inner: Arc::new(Inner {
-                config,
-                events: EventQueue::new(on_event),
-                ops: Ops::new(keep_until_read),
-                tasks: Tasks::new(),
-                state: Mutex::new(State::default()),
-                token_generation: tokio::sync::watch::channel(0).0,
-            }),
-        })
+        // With a token store, the stored token is this client's from the start.
+        let (persist, loaded) = match &config.store {
+            Some(cfg) => {
+                let (p, t) = persist::open(cfg, &config.client_id, config.timeout, clock::now_ms())?;
+                (Some(p), t)
+            }
+            None => (None, None),
+        };
+        let inner = Arc::new(Inner {
+            config,
+            persist,
+            events: EventQueue::new(on_event),
+            ops: Ops::new(keep_until_read),
+            tasks: Tasks::new(),
+            state: Mutex::new(State::default()),
+            token_generation: tokio::sync::watch::channel(0).0,
+        });
+        if let Some((token, guest)) = loaded {
+            let mut st = inner.lock();
+            st.token = Some(token);
+            st.guest_session = guest;
+            inner.schedule_refresh(&mut st);
+        }
+        inner.follow_store();
+        Ok(Client { inner })
     }
 
     fn check_open(&self) -> Result<(), Error> {
@@ -302,6 +361,41 @@ impl Client {
         refresh::start_client_credentials(&self.inner)
     }
 
+    /// The app's API call was refused (401) with `access_token`: if that is still the
+    /// client's token, refresh it (single-flight, and through the store once across
+    /// processes); if the token changed meanwhile, end at once with the current one.
+    pub fn token_rejected(&self, access_token: &str) -> Result<OpId, Error> {
+        self.check_open()?;
+        refresh::start_token_rejected(&self.inner, access_token)
+    }
+
+    /// `GET people/me` with the client's token: `{id, emails, display_name, org_id, type}`.
+    /// A 401 leads to one compare-and-refresh and one retry.
+    pub fn whoami(&self) -> Result<OpId, Error> {
+        self.check_open()?;
+        webex_api::start_whoami(&self.inner)
+    }
+
+    /// A Service App's token for an org (`{"target_org_id", "authorizing_token",
+    /// "application_id"?}`): it becomes the client's token.
+    pub fn service_app_token(&self, options_json: Option<&str>) -> Result<OpId, Error> {
+        self.check_open()?;
+        webex_api::start_service_app_token(&self.inner, options_json)
+    }
+
+    /// A guest token through the client's Service App (`{"subject", "display_name"?}`).
+    pub fn create_guest(&self, options_json: Option<&str>) -> Result<OpId, Error> {
+        self.check_open()?;
+        webex_api::start_create_guest(&self.inner, options_json)
+    }
+
+    /// A loopback login (RFC 8252): listens on 127.0.0.1 and returns the authorize URL to
+    /// open in a browser; the operation ends with the token once the browser is back.
+    pub fn start_loopback_login(&self, options_json: &str) -> Result<(String, OpId), Error> {
+        self.check_open()?;
+        loopback::start(&self.inner, options_json)
+    }
+
     /// The current token as supertoken JSON; `NotAuthorized` when there is none.
     pub fn get_token(&self) -> Result<String, Error> {
         self.check_open()?;
@@ -323,6 +417,7 @@ impl Client {
             r.abort();
         }
         self.inner.store_token(t, guest, 0, true);
+        self.inner.persist_change_soon();
         Ok(())
     }
 
@@ -335,6 +430,7 @@ impl Client {
 
     pub fn login_with_jwt(&self, jwt: &str) -> Result<OpId, Error> {
         self.check_open()?;
+        self.inner.config.environment.refuse_guests("login_with_jwt")?;
         guest::start_login_with_jwt(&self.inner, jwt)
     }
 
@@ -376,7 +472,7 @@ impl Client {
         inner.tasks.cancel();
         {
             let mut st = inner.lock();
-            if let Some(t) = st.timer.take() {
+            for t in [st.timer.take(), st.keepalive.take()].into_iter().flatten() {
                 t.abort();
             }
             if let Some(r) = st.refresh.take() {
@@ -399,6 +495,11 @@ impl Client {
 
     pub fn is_closed(&self) -> bool {
         self.inner.ops.is_closed()
+    }
+
+    /// How many operations of this client have not ended yet (diagnostics and tests).
+    pub fn running_operations(&self) -> usize {
+        self.inner.ops.running()
     }
 }
 

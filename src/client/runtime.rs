@@ -28,3 +28,20 @@ static RUNTIME: Lazy<Runtime> = Lazy::new(|| {
 pub fn handle() -> &'static Handle {
     RUNTIME.handle()
 }
+
+/// Runs `fut` to completion from a synchronous API call (`Client::new` loading the token
+/// store, `initiate_login` keeping a login in Redis). Callers bound `fut` by their own
+/// timeout. From inside some tokio runtime (a Rust host's async code) it runs on a
+/// helper thread, since blocking that runtime's thread is not allowed.
+pub fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
+where
+    F::Output: Send,
+{
+    if Handle::try_current().is_ok() {
+        std::thread::scope(|s| {
+            s.spawn(|| handle().block_on(fut)).join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    } else {
+        handle().block_on(fut)
+    }
+}

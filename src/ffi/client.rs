@@ -47,7 +47,7 @@ pub extern "C" fn wxa_init_abi(
     })
 }
 
-/// `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, napi) and
+/// `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, dlsym) and
 /// check `wxa_abi_version()` when they load the library. C and C++ hosts never call this
 /// symbol: the header's `wxa_init` is a macro over `wxa_init_abi`.
 #[unsafe(no_mangle)]
@@ -71,14 +71,16 @@ pub extern "C" fn wxa_free(client: *mut wxa_client) {
         return;
     }
     boundary::run_or((), || {
-        // SAFETY: a handle from `wxa_init`, freed once (C-API.md).
+        // SAFETY: a handle from `wxa_init`, freed once (docs/C-API.md).
         drop(unsafe { Box::from_raw(client) });
     });
 }
 
 /// Starts an Authorization Code login: returns the authorize URL (PKCE S256, CSRF-bound
 /// state) in `*out_url` (free with `wxa_string_free`). `options_json` may be NULL or
-/// `{"email","state","scope","prompt","login_hint"}`. No network.
+/// `{"email","state","scope","prompt","login_hint"}`; a scope with `openid` adds a nonce
+/// (Login with Webex). No HTTP request (with a Redis token store: one round trip to
+/// Redis, where the pending login is kept for the whole fleet).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_initiate_login(
     client: *mut wxa_client,
@@ -191,6 +193,49 @@ pub extern "C" fn wxa_logout(client: *mut wxa_client, out_op: *mut wxa_op) -> wx
     boundary::run(|| {
         let out_op = out(out_op, "out_op")?;
         *out_op = handle::client(client)?.logout()?;
+        Ok(())
+    })
+}
+
+/// The host's API call was refused (HTTP 401) with `access_token`: if it is still the
+/// client's token, refresh it (single-flight; with a token store, once across every
+/// process sharing it); if the token changed meanwhile, end at once with the current
+/// one. The result is a token result like `wxa_refresh`'s.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_token_rejected(
+    client: *mut wxa_client,
+    access_token: *const c_char,
+    out_op: *mut wxa_op,
+) -> wxa_status {
+    boundary::run(|| {
+        let out_op = out(out_op, "out_op")?;
+        let client = handle::client(client)?;
+        *out_op = client.token_rejected(arg(access_token, "access_token")?)?;
+        Ok(())
+    })
+}
+
+/// Starts a loopback login for native apps (RFC 8252): listens on 127.0.0.1 (any free
+/// port, or `"port"`), writes the authorize URL to open in a browser to `*out_url` (free
+/// with `wxa_string_free`), answers the browser's redirect to
+/// `http://127.0.0.1:PORT/callback` with a small page and exchanges the code; the
+/// operation ends with the token (`WXA_ERR_TIMEOUT` after `"timeout_ms"`). Options (may
+/// be NULL): `port`, `timeout_ms`, and those of `wxa_initiate_login`. `wxa_cancel` and
+/// `wxa_free` close the listener.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxa_start_loopback_login(
+    client: *mut wxa_client,
+    options_json: *const c_char,
+    out_url: *mut *mut c_char,
+    out_op: *mut wxa_op,
+) -> wxa_status {
+    boundary::run(|| {
+        let out_url = out(out_url, "out_url")?;
+        let out_op = out(out_op, "out_op")?;
+        let client = handle::client(client)?;
+        let (url, op) = client.start_loopback_login(opt_arg(options_json, "options_json")?.unwrap_or(""))?;
+        *out_url = to_c(url)?;
+        *out_op = op;
         Ok(())
     })
 }

@@ -41,12 +41,11 @@ pub extern "C" fn wxa_event_name(event_type: wxa_event_type) -> *const c_char {
 /// storage: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_version() -> *const c_char {
-    const VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => panic!("the version has a NUL byte"),
-    };
+    const VERSION: &std::ffi::CStr =
+        match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("the version has a NUL byte"),
+        };
     boundary::run_or(VERSION.as_ptr(), || VERSION.as_ptr())
 }
 

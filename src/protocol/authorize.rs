@@ -11,7 +11,7 @@ use super::pkce;
 use super::state::{self, PendingLogin};
 use crate::error::Error;
 
-/// `wxa_initiate_login` options (C-API.md).
+/// `wxa_initiate_login` options (docs/C-API.md).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginOptions {
@@ -28,12 +28,18 @@ impl LoginOptions {
             return Ok(LoginOptions::default());
         }
         let opts: LoginOptions = super::json::from_str("login options", json)?;
-        if let Some(s) = &opts.state {
+        opts.check()?;
+        Ok(opts)
+    }
+
+    /// The app's state may not use the engine's own keys.
+    pub fn check(&self) -> Result<(), Error> {
+        if let Some(s) = &self.state {
             if s.contains_key(state::CSRF_KEY) || s.contains_key(state::EMAIL_HASH_KEY) {
                 return Err(Error::invalid("login options: state may not carry csrf_token or emailhash"));
             }
         }
-        Ok(opts)
+        Ok(())
     }
 }
 
@@ -54,6 +60,10 @@ pub fn build<R: Rng + CryptoRng>(
 ) -> (String, PendingLogin) {
     let verifier = Zeroizing::new(pkce::new_verifier(rng));
     let csrf = Zeroizing::new(state::new_csrf_token(rng));
+    let scope = opts.scope.as_deref().unwrap_or(req.default_scope);
+    // OpenID Connect: a nonce binds the id_token to this login (Webex requires one
+    // whenever `openid` is asked for).
+    let nonce = scope.split_whitespace().any(|s| s == "openid").then(|| Zeroizing::new(state::new_csrf_token(rng)));
     let email_hash = opts.email.as_deref().map(state::email_hash);
 
     let mut fields = opts.state.clone().unwrap_or_default();
@@ -68,7 +78,7 @@ pub fn build<R: Rng + CryptoRng>(
         q.append_pair("response_type", "code")
             .append_pair("client_id", req.client_id)
             .append_pair("redirect_uri", req.redirect_uri)
-            .append_pair("scope", opts.scope.as_deref().unwrap_or(req.default_scope))
+            .append_pair("scope", scope)
             .append_pair("state", &state::encode_state(&fields))
             .append_pair("code_challenge", &pkce::challenge_s256(&verifier))
             .append_pair("code_challenge_method", "S256");
@@ -81,11 +91,16 @@ pub fn build<R: Rng + CryptoRng>(
         if let Some(h) = &opts.login_hint {
             q.append_pair("login_hint", h);
         }
+        if let Some(n) = &nonce {
+            q.append_pair("nonce", n);
+        }
     }
     let login = PendingLogin {
         csrf_token: csrf,
         code_verifier: verifier,
         app_state: opts.state.clone().unwrap_or_default(),
+        redirect_uri: req.redirect_uri.to_owned(),
+        nonce,
         created_at: now,
         expires_at: now.saturating_add(req.login_ttl_ms),
     };

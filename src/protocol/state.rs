@@ -8,7 +8,7 @@ use rand::{CryptoRng, Rng};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::UnixMs;
 use crate::error::{Error, Status};
@@ -48,13 +48,85 @@ pub fn decode_state(state: &str) -> Option<Map<String, Value>> {
 }
 
 /// A login waiting for its redirect: the PKCE verifier, the CSRF token it is bound to,
-/// and the app's own state — the copy returned to the app, never the redirect's.
+/// the app's own state — the copy returned to the app, never the redirect's — the
+/// redirect URI it was started with, and the OIDC nonce when it asked for `openid`.
 pub struct PendingLogin {
     pub csrf_token: Zeroizing<String>,
     pub code_verifier: Zeroizing<String>,
     pub app_state: Map<String, Value>,
+    pub redirect_uri: String,
+    pub nonce: Option<Zeroizing<String>>,
     pub created_at: UnixMs,
     pub expires_at: UnixMs,
+}
+
+/// The id a pending login is kept under outside the process (Redis): hex SHA-256 of its
+/// CSRF token, so the token itself never becomes a key anyone can list.
+pub fn pending_id(csrf_token: &str) -> String {
+    Sha256::digest(csrf_token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingRecord {
+    csrf: String,
+    verifier: String,
+    state: Map<String, Value>,
+    redirect_uri: String,
+    nonce: Option<String>,
+    created_at: UnixMs,
+    expires_at: UnixMs,
+}
+
+impl PendingLogin {
+    /// The bytes a shared store keeps (it encrypts them); wiped when dropped.
+    pub fn to_record(&self) -> Zeroizing<Vec<u8>> {
+        let mut r = PendingRecord {
+            csrf: self.csrf_token.to_string(),
+            verifier: self.code_verifier.to_string(),
+            state: self.app_state.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            nonce: self.nonce.as_ref().map(|n| n.to_string()),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        };
+        let bytes = Zeroizing::new(serde_json::to_vec(&r).unwrap_or_default());
+        r.csrf.zeroize();
+        r.verifier.zeroize();
+        if let Some(n) = r.nonce.as_mut() {
+            n.zeroize();
+        }
+        bytes
+    }
+
+    pub fn from_record(bytes: &[u8]) -> Result<PendingLogin, Error> {
+        let r: PendingRecord = serde_json::from_slice(bytes)
+            .map_err(|_| Error::new(Status::StateMismatch, "the stored pending login is not readable"))?;
+        Ok(PendingLogin {
+            csrf_token: Zeroizing::new(r.csrf),
+            code_verifier: Zeroizing::new(r.verifier),
+            app_state: r.state,
+            redirect_uri: r.redirect_uri,
+            nonce: r.nonce.map(Zeroizing::new),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+
+    /// Whether this login belongs to a redirect carrying `csrf_token` at `now`
+    /// (constant-time comparison; expiry checked).
+    pub fn matches(&self, csrf_token: &str, now: UnixMs) -> Result<(), Error> {
+        let eq: bool = self.csrf_token.as_bytes().ct_eq(csrf_token.as_bytes()).into();
+        if !eq {
+            return Err(Error::new(
+                Status::StateMismatch,
+                "the redirect's state matches no pending login of this client",
+            ));
+        }
+        if self.expires_at <= now {
+            return Err(Error::new(Status::StateMismatch, "the pending login for this redirect has expired"));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for PendingLogin {
@@ -151,6 +223,8 @@ mod tests {
             csrf_token: Zeroizing::new(csrf.into()),
             code_verifier: Zeroizing::new("v".into()),
             app_state: Map::new(),
+            redirect_uri: "https://app/cb".into(),
+            nonce: None,
             created_at: 0,
             expires_at,
         }
@@ -220,6 +294,22 @@ mod tests {
             small.insert(login(&i.to_string(), 1000), 0, 3);
         }
         assert_eq!(small.len(), 3);
+    }
+
+    #[test]
+    fn pending_logins_round_trip_through_a_record() {
+        let mut l = login("csrf-1", 9_000);
+        l.app_state.insert("return_to".into(), "/inbox".into());
+        l.nonce = Some(Zeroizing::new("n-1".into()));
+        let back = PendingLogin::from_record(&l.to_record()).unwrap();
+        assert_eq!(back.csrf_token.as_str(), "csrf-1");
+        assert_eq!(back.app_state, l.app_state);
+        assert_eq!(back.nonce.as_deref().map(String::as_str), Some("n-1"));
+        assert!(back.matches("csrf-1", 1_000).is_ok());
+        assert_eq!(back.matches("csrf-2", 1_000).unwrap_err().status(), Status::StateMismatch);
+        assert_eq!(back.matches("csrf-1", 9_000).unwrap_err().status(), Status::StateMismatch);
+        assert_eq!(pending_id("csrf-1").len(), 64);
+        assert!(PendingLogin::from_record(b"junk").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `spawn_blocking`, file locks are taken by non-blocking try-lock polling until a
 //! deadline, and every Redis call is bounded by the store's timeout.
 //!
-//! Deviations from the contract (store-contract.md), and why:
+//! Choices a reader may not expect, and why (the users' side: docs/PROTOCOL.md, "Token store"):
 //! - `StoreConfig` also carries the per-call timeout and the Redis lock TTL (set with
 //!   `with_timeout` / `with_lock_ttl`; the JSON keys stay the contract's), because
 //!   `Store::open` has no other place to receive them.
@@ -100,10 +100,9 @@ impl StoreConfig {
         let key = match (string("key")?, string("key_file")?) {
             (Some(k), None) => decode_key(k, "token_store.key")?,
             (None, Some(f)) => {
-                let text = Zeroizing::new(
-                    std::fs::read_to_string(f)
-                        .map_err(|e| Error::invalid(format!("config `token_store.key_file`: cannot read {f}: {e}")))?,
-                );
+                let text = Zeroizing::new(std::fs::read_to_string(f).map_err(|e| {
+                    Error::invalid(format!("config `token_store.key_file` cannot be read: {}", e.kind()))
+                })?);
                 decode_key(&text, "token_store.key_file")?
             }
             (Some(_), Some(_)) => {
