@@ -37,7 +37,7 @@ def package(meta: dict, name: str) -> dict:
 def cmd_meta(meta: dict) -> None:
     """VERSION, MAJOR, DESCRIPTION, TARGET_DIR and CLI_PACKAGE (empty until the workspace has a
     binary named webex-auth) as shell assignments; fails when a package that ships
-    with the crate's version carries another."""
+    with the crate's version (the addon, the npm packages, the command) carries another."""
     root = Path(meta["workspace_root"])
     crate = package(meta, CRATE)
     version = crate["version"]
@@ -49,20 +49,24 @@ def cmd_meta(meta: dict) -> None:
         found = json.loads(manifest.read_text())["version"]
         if found != version:
             mismatched.append(f"{manifest.relative_to(root)} ({found})")
-    if mismatched:
-        fail(f"Cargo.toml says {version}, but these say otherwise: " + ", ".join(mismatched))
     cli = [
-        p["name"]
+        p
         for p in meta["packages"]
         if p["id"] in meta["workspace_members"]
         and any(t["name"] == CLI_BIN and "bin" in t["kind"] for t in p["targets"])
     ]
+    # bin/webex-auth ships in the tarball: `webex-auth --version` must say the release's.
+    for p in cli:
+        if p["version"] != version:
+            mismatched.append(f"{Path(p['manifest_path']).relative_to(root)} ({p['version']})")
+    if mismatched:
+        fail(f"Cargo.toml says {version}, but these say otherwise: " + ", ".join(mismatched))
     values = {
         "VERSION": version,
         "MAJOR": version.split(".")[0],
         "DESCRIPTION": crate["description"],
         "TARGET_DIR": meta["target_directory"],
-        "CLI_PACKAGE": cli[0] if cli else "",
+        "CLI_PACKAGE": cli[0]["name"] if cli else "",
     }
     for k, v in values.items():
         print(f"{k}={shlex.quote(v)}")

@@ -135,6 +135,10 @@ expected=(include/webex_auth.h "lib/libwebex_auth.so.$VERSION" "lib/libwebex_aut
 for doc in "$ROOT"/docs/*; do expected+=("share/doc/webex-auth/docs/$(basename "$doc")"); done
 for f in "${expected[@]}"; do [ -e "$P/$f" ] || fail "$f is missing from the tarball"; done
 [ "$CLI" = 1 ] || [ ! -e "$P/bin/webex-auth" ] || fail "bin/webex-auth without a CLI package"
+if [ "$CLI" = 1 ]; then
+    out=$(no_cargo "$P/bin/webex-auth" --version) || fail "bin/webex-auth --version failed"
+    [ "$out" = "webex-auth $VERSION" ] || fail "bin/webex-auth --version says '$out', not webex-auth $VERSION"
+fi
 [ "$(readlink "$P/lib/libwebex_auth.so.$MAJOR")" = "libwebex_auth.so.$VERSION" ] || fail "lib/libwebex_auth.so.$MAJOR is not a link to libwebex_auth.so.$VERSION"
 [ "$(readlink "$P/lib/libwebex_auth.so")" = "libwebex_auth.so.$MAJOR" ] || fail "lib/libwebex_auth.so is not a link to the SONAME"
 
