@@ -79,8 +79,7 @@ struct State {
     timer: Option<tokio::task::AbortHandle>,
     /// When the last proactive refresh started (Unix ms): the floor between two.
     last_proactive_at: Option<i64>,
-    /// The refresh-token keep-alive timer, and when it last fired.
-    keepalive: Option<tokio::task::AbortHandle>,
+    /// When the refresh-token keep-alive last fired.
     last_keepalive_at: Option<i64>,
     /// Why the refresh token is gone, when it died while the access token still lives
     /// (for the `unauthorized` that follows when the access token expires).
@@ -114,6 +113,19 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client").field("client_id", &self.inner.config.client_id).finish_non_exhaustive()
+    }
+}
+
+/// What an operation ends with: result fields, or a result already serialized (shared by
+/// the callers of one refresh).
+pub(crate) enum OpOutput {
+    Fields(Map<String, Value>),
+    Text { text: ResultText, carries_token: bool },
+}
+
+impl From<Map<String, Value>> for OpOutput {
+    fn from(m: Map<String, Value>) -> OpOutput {
+        OpOutput::Fields(m)
     }
 }
 
@@ -166,10 +178,11 @@ impl Inner {
 
     /// Starts an operation: `make` builds its future (synchronously, so it can take
     /// what it needs from the caller), which then runs on the shared runtime.
-    fn spawn_op<F, Fut>(self: &Arc<Self>, kind: OpKind, make: F) -> Result<OpId, Error>
+    fn spawn_op<F, Fut, T>(self: &Arc<Self>, kind: OpKind, make: F) -> Result<OpId, Error>
     where
         F: FnOnce(Arc<Inner>, OpId) -> Fut,
-        Fut: Future<Output = Result<Map<String, Value>, Error>> + Send + 'static,
+        Fut: Future<Output = Result<T, Error>> + Send + 'static,
+        T: Into<OpOutput>,
     {
         let (id, cancel) = self.ops.begin()?;
         let fut = make(Arc::clone(self), id);
@@ -181,21 +194,23 @@ impl Inner {
                 _ = cancel.cancelled() => Err(Error::canceled()),
                 r = guarded => r.unwrap_or_else(|_| Err(Error::internal("the operation panicked"))),
             };
-            inner.finish_op(id, kind, res);
+            inner.finish_op(id, kind, res.map(Into::into));
         });
         Ok(id)
     }
 
-    fn finish_op(self: &Arc<Self>, id: OpId, kind: OpKind, res: Result<Map<String, Value>, Error>) {
+    fn finish_op(self: &Arc<Self>, id: OpId, kind: OpKind, res: Result<OpOutput, Error>) {
         if kind == OpKind::Device {
             self.lock().device_running = false;
         }
-        let (ok, fields, failure) = match res {
-            Ok(m) => (true, m, None),
-            Err(e) => (false, e.to_json_fields(), Some(e)),
+        let (result, carries_token, failure) = match res {
+            Ok(OpOutput::Text { text, carries_token }) => (text, carries_token, None),
+            Ok(OpOutput::Fields(m)) => {
+                let carries_token = m.contains_key("access_token");
+                (result_text(true, m), carries_token, None)
+            }
+            Err(e) => (result_text(false, e.to_json_fields()), false, Some(e)),
         };
-        let carries_token = fields.contains_key("access_token");
-        let result = result_text(ok, fields);
         if let Some(e) = failure {
             if kind == OpKind::Device && e.status() == Status::Canceled {
                 self.emit(EventType::PollingCanceled, id, Map::new());
@@ -291,9 +306,6 @@ impl Inner {
         st.guest_session = false;
         st.epoch += 1;
         if let Some(t) = st.timer.take() {
-            t.abort();
-        }
-        if let Some(t) = st.keepalive.take() {
             t.abort();
         }
         if let Some(r) = st.refresh.take() {
@@ -494,7 +506,7 @@ impl Client {
         inner.tasks.cancel();
         {
             let mut st = inner.lock();
-            for t in [st.timer.take(), st.keepalive.take()].into_iter().flatten() {
+            if let Some(t) = st.timer.take() {
                 t.abort();
             }
             if let Some(r) = st.refresh.take() {
