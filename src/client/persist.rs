@@ -58,6 +58,12 @@ fn token_of(bytes: &[u8], now: i64, describe: &str) -> Result<(Supertoken, bool)
     parsed
 }
 
+/// Whether a refresh that finds `t` (a guest session when `guest`) should still go to
+/// the server: it is inside its refresh window and can be renewed.
+fn needs_refresh(t: &Supertoken, guest: bool, now: i64, window: i64) -> bool {
+    !t.is_fresh(now, 0, window) && (guest || t.can_refresh(now))
+}
+
 /// Opens the store and reads its token, within the client's timeout. A token that cannot
 /// be read (wrong key, tampered, truncated, another client's) fails `Client::new`.
 pub fn open(
@@ -208,9 +214,25 @@ impl Inner {
         mut guest: bool,
         mut epoch: u64,
     ) -> Result<Supertoken, Error> {
-        let lock = p.store.lock(self.config.timeout).await?;
+        // A holder that died (or stalled) keeps a Redis lock until its TTL: wait that
+        // long too, so one dead instance costs the others time, not an error.
+        let wait = self.config.timeout + p.store.lock_ttl().unwrap_or_default();
+        let lock = p.store.lock(wait).await?;
         let result = async {
             let _io = p.io.lock().await;
+            // While this waited for the lock, the token may have changed here (another
+            // instance's, adopted on its change notice; a login): go on from the current
+            // one, which may need no refresh at all. Refreshing `old` would spend the
+            // refresh token again, and its answer could not be installed.
+            if self.lock().epoch != epoch {
+                let (t, g, e) = self
+                    .snapshot()
+                    .ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token to refresh"))?;
+                if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
+                    return Ok(t);
+                }
+                (old, guest, epoch) = (t, g, e);
+            }
             let stored = p.store.load().await?;
             let known = p.known.load(Ordering::SeqCst);
             let describe = p.store.describe();
@@ -219,8 +241,7 @@ impl Inner {
                     let (t, g) = token_of(&bytes, self.now(), &describe)?;
                     p.known.store(generation, Ordering::SeqCst);
                     self.adopt(epoch, t.clone(), g, origin).ok_or_else(super::refresh::superseded)?;
-                    let window = self.config.refresh_before_expiry_ms;
-                    if t.is_fresh(self.now(), 0, window) || !(g || t.can_refresh(self.now())) {
+                    if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
                         return Ok(t);
                     }
                     // The adopted token needs a refresh as well: go on from it.
@@ -253,15 +274,25 @@ impl Inner {
                 }
                 // Our lock expired and another instance wrote meanwhile (fencing): its
                 // record wins; adopt it.
-                Err(SaveError::Stale { .. }) => {
-                    if let Some(Stored { generation, token: Some(bytes) }) = p.store.load().await? {
+                Err(SaveError::Stale { .. }) => match p.store.load().await? {
+                    Some(Stored { generation, token: Some(bytes) }) => {
                         let (t, g) = token_of(&bytes, self.now(), &describe)?;
                         p.known.store(generation, Ordering::SeqCst);
                         let e = self.lock().epoch;
                         self.adopt(e, t.clone(), g, origin);
                         return Ok(t);
                     }
-                }
+                    // The store lost what it held (see `restore_lost`): this answer is
+                    // the newest there is; put it back.
+                    None => {
+                        let after = p.known.load(Ordering::SeqCst) + 1;
+                        if let Ok(g) = p.store.save_if_empty(after, record.as_ref().map(|r| r.as_slice())).await {
+                            p.known.store(g, Ordering::SeqCst);
+                            p.dirty.store(false, Ordering::SeqCst);
+                        }
+                    }
+                    Some(Stored { token: None, .. }) => {}
+                },
                 Err(SaveError::Failed(e)) => {
                     drop(_io);
                     if new.is_ok() {
@@ -290,6 +321,26 @@ impl Inner {
         });
     }
 
+    /// The store holds nothing though this instance read or wrote a record there: it
+    /// lost its data (a Redis restarted without persistence, flushed, or failed over to
+    /// an empty replica). Put back the token held here; when several instances try, the
+    /// first wins (written only if the store is still empty) and the others follow its
+    /// change notice. Called with `io` held.
+    async fn restore_lost(self: &Arc<Self>, p: &Persist) {
+        let record = {
+            let st = self.lock();
+            let Some(t) = st.token.as_ref() else { return };
+            record_of(t, st.guest_session, self.now())
+        };
+        // Above the generation readers remember: to them the same number would mean
+        // nothing changed.
+        let after = p.known.load(Ordering::SeqCst) + 1;
+        if let Ok(g) = p.store.save_if_empty(after, Some(record.as_slice())).await {
+            p.known.store(g, Ordering::SeqCst);
+            p.dirty.store(false, Ordering::SeqCst);
+        }
+    }
+
     async fn reread_store(self: &Arc<Self>) {
         let Some(p) = self.persist() else { return };
         let io = p.io.lock().await;
@@ -310,6 +361,7 @@ impl Inner {
                 self.adopt_logout();
                 return;
             }
+            None if known > 0 => self.restore_lost(p).await,
             _ => {}
         }
         // Back after an outage with a write still pending: write it now.

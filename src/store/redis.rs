@@ -396,6 +396,10 @@ impl RedisStore {
         &self.describe
     }
 
+    pub fn lock_ttl(&self) -> Duration {
+        self.lock_ttl
+    }
+
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
@@ -535,6 +539,12 @@ impl RedisStore {
         let next = expected + 1;
         let record = self.sealer.seal_token(next, token)?;
         self.write(&SAVE, expected.to_string(), next, record).await
+    }
+
+    pub async fn save_if_empty(&self, generation: u64, token: Option<&[u8]>) -> Result<u64, SaveError> {
+        let record = self.sealer.seal_token(generation, token)?;
+        // SAVE compares with "0", which is what a missing hash reads as.
+        self.write(&SAVE, "0".to_owned(), generation, record).await
     }
 
     pub async fn import(&self, record: &[u8]) -> Result<u64, SaveError> {
