@@ -194,7 +194,8 @@ fn redis_stopped_during_a_refresh_is_a_typed_error_then_recovers_with_nothing_lo
     let emu = emulator();
     let d = test_dir("redis-restart");
     // A Redis that keeps its data across a restart (AOF, fsync always), as a production one.
-    let mut r = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always", "--dir", d.to_str().unwrap()]);
+    let mut r =
+        RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always", "--dir", d.to_str().unwrap()]);
     let cfg = fleet_config(&emu, &r, "restart", 2000);
     let store = cfg["token_store"].clone();
     let dead = store_expired_token(&emu, &cfg);
@@ -221,7 +222,9 @@ fn redis_stopped_during_a_refresh_is_a_typed_error_then_recovers_with_nothing_lo
 
     r.restart();
     // A's write lands once Redis is back, and B follows it: no second refresh.
-    let heard = b.call(&json!({"cmd": "wait_event", "name": "token:refresh", "match": {"access_token": ta}, "timeout_ms": 15_000}));
+    let heard = b.call(
+        &json!({"cmd": "wait_event", "name": "token:refresh", "match": {"access_token": ta}, "timeout_ms": 15_000}),
+    );
     assert!(!heard["events"][0].is_null(), "B never got A's token after the restart");
     assert_eq!(same_token_everywhere(&[b.call(&json!({"cmd": "get_valid_token"}))]), ta);
     assert_eq!(refreshes(&emu), 1, "nothing was refreshed twice");
@@ -229,6 +232,17 @@ fn redis_stopped_during_a_refresh_is_a_typed_error_then_recovers_with_nothing_lo
     assert!(emu.is_access_token_valid(&ta));
     a.finish();
     b.finish();
+}
+
+/// A refresh in A that B follows without a refresh of its own, the store holding it.
+fn shared_refresh(emu: &Emulator, store: &Value, a: &mut Agent, b: &mut Agent) {
+    emu.clear_requests();
+    let refreshed = same_token_everywhere(&[a.call(&json!({"cmd": "refresh"}))]);
+    let heard = b.call(&json!({"cmd": "wait_event", "name": "token:refresh", "match": {"access_token": refreshed}}));
+    assert!(!heard["events"][0].is_null(), "B did not follow A's refresh");
+    assert_eq!(stored_access_token(store).as_deref(), Some(refreshed.as_str()));
+    assert_eq!(same_token_everywhere(&[b.call(&json!({"cmd": "get_valid_token"}))]), refreshed);
+    assert_eq!(refreshes(emu), 1);
 }
 
 #[test]
@@ -240,34 +254,70 @@ fn a_redis_that_lost_its_data_gets_the_fleets_token_back_and_shares_refreshes_ag
     let store = cfg["token_store"].clone();
     let first = new_client_no_sink(&cfg);
     login(&first);
-    let token = access_token_of(&first);
     first.close();
     let mut a = Agent::spawn(&cfg, 1);
     let mut b = Agent::spawn(&cfg, 1);
     a.ready();
     b.ready();
 
+    // Emptied without a reconnect (FLUSHALL): nobody notices until the next refresh, which
+    // puts its answer back under a generation B has not seen (B knows generation 1: a
+    // new "generation 1" would look unchanged to it).
+    let _: () = redis::cmd("FLUSHALL").query(&mut r.raw()).unwrap();
+    shared_refresh(&emu, &store, &mut a, &mut b);
+
+    // Emptied by a restart: the instances reconnect and put the token they hold back, so
+    // a new instance finds it, and refreshes are shared again.
+    let token = a.call(&json!({"cmd": "get_token"}))["tokens"][0]["access_token"].clone();
     r.stop();
     r.restart();
     assert!(keys(&r, "*").is_empty());
-    // The instances reconnect and put the token they hold back: a new one finds it.
     wait_stored(&store, "the fleet's token back in Redis", |s| {
-        s.and_then(|(_, r)| r.as_ref()).is_some_and(|r| r["token"]["access_token"] == json!(token))
+        s.and_then(|(_, r)| r.as_ref()).is_some_and(|r| r["token"]["access_token"] == token)
     });
-    assert_eq!(access_token_of(&new_client_no_sink(&cfg)), token);
-
-    // Emptied without a reconnect (FLUSHALL): nobody notices until the next refresh,
-    // which stores its answer as the first record. B follows it, no refresh of its own.
-    let _: () = redis::cmd("FLUSHALL").query(&mut r.raw()).unwrap();
-    emu.clear_requests();
-    let refreshed = same_token_everywhere(&[a.call(&json!({"cmd": "refresh"}))]);
-    let heard = b.call(&json!({"cmd": "wait_event", "name": "token:refresh", "match": {"access_token": refreshed}}));
-    assert!(!heard["events"][0].is_null(), "B did not follow A's refresh");
-    assert_eq!(stored_access_token(&store).as_deref(), Some(refreshed.as_str()));
-    assert_eq!(same_token_everywhere(&[b.call(&json!({"cmd": "get_valid_token"}))]), refreshed);
-    assert_eq!(refreshes(&emu), 1);
+    assert_eq!(json!(access_token_of(&new_client_no_sink(&cfg))), token);
+    shared_refresh(&emu, &store, &mut a, &mut b);
     a.finish();
     b.finish();
+}
+
+#[test]
+fn a_login_while_redis_is_down_keeps_the_token_says_store_error_and_is_written_later() {
+    let emu = emulator();
+    let mut r = RedisServer::start();
+    let cfg = fleet_config(&emu, &r, "down", 1000);
+    let store = cfg["token_store"].clone();
+    let c = new_client_no_sink(&cfg);
+    login(&c);
+    r.stop();
+    let res = wait_result(&c, c.client_credentials().unwrap());
+    assert_ok(&res);
+    let msg = res["store_error"].as_str().unwrap_or_else(|| panic!("no store_error in {res}"));
+    assert!(msg.contains("Redis store") && !msg.contains(res["access_token"].as_str().unwrap()), "{msg}");
+    assert_eq!(access_token_of(&c), res["access_token"].as_str().unwrap(), "get_token still works");
+    r.restart();
+    wait_stored(&store, "the write retried after the restart", |s| {
+        s.and_then(|(_, r)| r.as_ref()).is_some_and(|r| r["token"]["access_token"] == res["access_token"])
+    });
+}
+
+#[test]
+#[ignore = "needs store_error in refresh results: /work/notes/fleet-requests.md, item 1"]
+fn a_refresh_whose_write_fails_says_store_error() {
+    let emu = emulator();
+    let mut r = RedisServer::start();
+    let cfg = fleet_config(&emu, &r, "refresh-down", 1000);
+    let c = new_client_no_sink(&cfg);
+    login(&c);
+    // The refresh takes the lock, then Redis goes away before the answer is written.
+    emu.script(Endpoint::Token, vec![Scripted::passthrough().delayed(500)]);
+    let op = c.refresh().unwrap();
+    poll_until("the refresh reaches the emulator", || refreshes(&emu) == 1);
+    r.stop();
+    let res = wait_result(&c, op);
+    assert_ok(&res);
+    assert!(res["store_error"].as_str().is_some_and(|m| m.contains("Redis store")), "no store_error in {res}");
+    assert_eq!(access_token_of(&c), res["access_token"].as_str().unwrap());
 }
 
 /// `redis-cli` with raw output: what anyone with access to Redis sees.

@@ -73,12 +73,27 @@ fn round_trip_file_mode_and_unreadable_files_fail_init_untouched() {
     };
     let n = original.len();
     let cases: Vec<(&str, Value, Vec<u8>, &str)> = vec![
-        ("wrong key", with(cfg.clone(), json!({"token_store": {"path": path.to_str(), "key": OTHER_KEY}})), original.clone(), "sealed with another key"),
-        ("foreign client id", with(cfg.clone(), json!({"client_id": "another-app"})), original.clone(), "written for another client id"),
+        (
+            "wrong key",
+            with(cfg.clone(), json!({"token_store": {"path": path.to_str(), "key": OTHER_KEY}})),
+            original.clone(),
+            "sealed with another key",
+        ),
+        (
+            "foreign client id",
+            with(cfg.clone(), json!({"client_id": "another-app"})),
+            original.clone(),
+            "written for another client id",
+        ),
         ("tampered ciphertext", cfg.clone(), flipped(n / 2 + 20), "cannot be decrypted with this key or was modified"),
         ("tampered tag", cfg.clone(), flipped(n - 1), "cannot be decrypted with this key or was modified"),
         ("tampered generation", cfg.clone(), flipped(13), "cannot be decrypted with this key or was modified"),
-        ("truncated by a byte", cfg.clone(), original[..n - 1].to_vec(), "cannot be decrypted with this key or was modified"),
+        (
+            "truncated by a byte",
+            cfg.clone(),
+            original[..n - 1].to_vec(),
+            "cannot be decrypted with this key or was modified",
+        ),
         ("truncated header", cfg.clone(), original[..20].to_vec(), "is truncated"),
         ("empty", cfg.clone(), Vec::new(), "is truncated"),
     ];

@@ -230,14 +230,15 @@ pub fn agent_main() {
             }
             "wait_event" => {
                 // Waits on each client for an event named `name` whose payload has the
-                // fields of `match` (if given); null where none came within `timeout_ms`.
+                // fields of `match` (if given); null where none came within `timeout_ms`
+                // (one deadline for all clients, so the parent's bound holds).
                 let name = cmd["name"].as_str().unwrap().to_owned();
                 let want = cmd["match"].as_object().cloned().unwrap_or_default();
-                let timeout = Duration::from_millis(cmd["timeout_ms"].as_u64().unwrap_or(10_000));
+                let deadline = Instant::now() + Duration::from_millis(cmd["timeout_ms"].as_u64().unwrap_or(10_000));
                 let events: Vec<Value> = clients
                     .iter()
                     .map(|(_, rec)| {
-                        rec.try_wait_where(timeout, |e| {
+                        rec.try_wait_where(deadline.saturating_duration_since(Instant::now()), |e| {
                             e.name == name && want.iter().all(|(k, v)| e.payload.get(k) == Some(v))
                         })
                         .map_or(Value::Null, |e| json!({"op": e.op, "payload": e.payload}))

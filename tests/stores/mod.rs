@@ -65,15 +65,17 @@ pub fn stored(store: &Value, client_id: &str) -> Option<(u64, Option<Value>)> {
 
 /// The access token of the stored record, if it holds one.
 pub fn stored_access_token(store: &Value) -> Option<String> {
-    stored(store, CLIENT_ID)
-        .and_then(|(_, r)| r)
-        .and_then(|r| r["token"]["access_token"].as_str().map(str::to_owned))
+    stored(store, CLIENT_ID).and_then(|(_, r)| r).and_then(|r| r["token"]["access_token"].as_str().map(str::to_owned))
 }
 
 /// Waits (bounded) until the stored record satisfies `pred`. A background write (after
 /// `set_token`, or a write retried after a store failure) gives the app no signal, so
 /// this polls the store itself; the pause between reads is not a guess at a duration.
-pub fn wait_stored(store: &Value, what: &str, pred: impl Fn(Option<&(u64, Option<Value>)>) -> bool) -> Option<(u64, Option<Value>)> {
+pub fn wait_stored(
+    store: &Value,
+    what: &str,
+    pred: impl Fn(Option<&(u64, Option<Value>)>) -> bool,
+) -> Option<(u64, Option<Value>)> {
     let deadline = Instant::now() + LONG;
     loop {
         let got = stored(store, CLIENT_ID);
