@@ -424,3 +424,36 @@ fn pending_logins_default_to_1024_and_the_cap_is_configurable() {
     let (op, _) = small.handle_redirect(&browser_authorize(&kept)).unwrap();
     assert_ok(&wait_result(&small, op));
 }
+
+fn process_threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn threads_do_not_grow_with_clients_or_events() {
+    let emu = emulator();
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let before = process_threads();
+    let clients: Vec<Client> = (0..10_000)
+        .map(|i| {
+            let delivered = delivered.clone();
+            let sink: EventSink = Arc::new(move |_, _, _| {
+                delivered.fetch_add(1, Ordering::SeqCst);
+            });
+            let c = Client::new(&confidential(&emu).to_string(), Some(sink)).unwrap();
+            c.set_token(&json!({"access_token": format!("T{i}"), "expires_in": 3600}).to_string()).unwrap();
+            c
+        })
+        .collect();
+    let t0 = Instant::now();
+    while delivered.load(Ordering::SeqCst) < 10_000 {
+        assert!(t0.elapsed() < LONG, "{} events delivered", delivered.load(Ordering::SeqCst));
+        std::thread::yield_now();
+    }
+    let grown = process_threads().saturating_sub(before);
+    // Other tests of this binary run beside this one and start threads of their own; a
+    // thread per client (or per event) would be thousands.
+    assert!(grown < 64, "threads grew by {grown} for 10,000 clients with one event each");
+    drop(clients);
+}

@@ -134,7 +134,8 @@ pub(super) async fn redeem(
     login: PendingLogin,
 ) -> Result<Map<String, Value>, Error> {
     let verifier = Secret::new(login.code_verifier.as_str());
-    let mut fields = exchange(inner, op, code, Some(verifier), &login.redirect_uri).await?;
+    let nonce = login.nonce.as_ref().map(|n| n.as_str());
+    let mut fields = exchange(inner, op, code, Some(verifier), &login.redirect_uri, nonce).await?;
     fields.insert("state".into(), Value::Object(login.app_state.clone()));
     Ok(fields)
 }
@@ -152,7 +153,7 @@ pub fn exchange_code(inner: &Arc<Inner>, code: &str, code_verifier: Option<&str>
     let code = Secret::new(code);
     let verifier = code_verifier.map(Secret::new);
     inner.spawn_op(OpKind::Exchange, move |inner, op| async move {
-        exchange(&inner, op, code, verifier, &redirect_uri).await
+        exchange(&inner, op, code, verifier, &redirect_uri, None).await
     })
 }
 
@@ -163,27 +164,40 @@ async fn exchange(
     code: Secret,
     verifier: Option<Secret>,
     redirect_uri: &str,
+    nonce: Option<&str>,
 ) -> Result<Map<String, Value>, Error> {
     let cfg = &inner.config;
     let org_id = redirect::org_id_of_code(code.expose()).map(str::to_owned);
-    let mut form = vec![
-        ("grant_type", Secret::new("authorization_code")),
-        ("code", code),
-        ("redirect_uri", Secret::new(redirect_uri)),
-    ];
+    let mut grant = inner
+        .token_request("authorization_code")
+        .secret("code", code)
+        .param("redirect_uri", redirect_uri.to_owned())
+        .spends_credential();
     if let Some(v) = verifier {
-        form.push(("code_verifier", v));
+        grant = grant.secret("code_verifier", v);
     }
     if cfg.self_contained_token {
-        form.push(("self_contained_token", Secret::new("true")));
+        grant = grant.param("self_contained_token", "true");
     }
-    let mut body = inner.token_grant(form, false).await?;
+    let mut body = inner.token_grant(grant).await?;
     let tok = token::parse_token_response(&body, inner.now());
     crate::secret::wipe_map(&mut body);
     let tok = tok?;
+    // Login with Webex: an id_token is checked before anything is stored; a login that
+    // asked for openid (it sent a nonce) must get one.
+    let claims = match (&tok.id_token, nonce) {
+        (Some(id_token), _) => Some(super::oidc::validate(inner, id_token.expose(), nonce).await?),
+        (None, Some(_)) => {
+            return Err(Error::new(Status::IdToken, "the login asked for openid but the answer carries no id_token"));
+        }
+        (None, None) => None,
+    };
     let mut fields = inner.install_login(tok, false, op).await;
     if let Some(org) = org_id {
         fields.insert("org_id".into(), Value::from(org));
+    }
+    if let Some(claims) = claims {
+        fields.insert("id_token_claims".into(), Value::Object(claims));
     }
     Ok(fields)
 }

@@ -1,4 +1,4 @@
-//! Client configuration: the JSON keys of PROTOCOL.md, validated once at `wxa_init`.
+//! Client configuration: the JSON keys of docs/PROTOCOL.md, validated once at `wxa_init`.
 //! Unknown keys are refused by name; `http://` only for loopback hosts.
 
 use std::time::Duration;
@@ -47,10 +47,69 @@ struct RawConfig {
     guest_subject: Option<String>,
     guest_display_name: Option<String>,
     guest_expires_in: Option<serde_json::Value>,
+    environment: Option<String>,
+    jwks_url: Option<String>,
+    refresh_keepalive_s: Option<u64>,
+}
+
+/// Where Webex runs: the commercial cloud, or Webex for Government (FedRAMP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Commercial,
+    Fedramp,
+}
+
+impl Environment {
+    /// The API base (authorize, token, device, people, guests, Service Apps).
+    pub fn api_url(self) -> &'static str {
+        match self {
+            Environment::Commercial => "https://webexapis.com/v1",
+            Environment::Fedramp => "https://api-usgov.webex.com/v1",
+        }
+    }
+
+    /// The identity broker (logout, JWKS, id_token issuer).
+    pub fn idbroker_url(self) -> &'static str {
+        match self {
+            Environment::Commercial => "https://idbroker.webex.com",
+            Environment::Fedramp => "https://idbroker-f.webex.com",
+        }
+    }
+
+    /// The id_token issuers Webex publishes for this environment (its regional identity
+    /// brokers); `issuer` in the config replaces the list.
+    pub fn issuers(self) -> &'static [&'static str] {
+        match self {
+            Environment::Commercial => &[
+                "https://idbroker.webex.com/idb",
+                "https://idbroker-b-us.webex.com/idb",
+                "https://idbroker-eu.webex.com/idb",
+                "https://idbroker-ca.webex.com/idb",
+                "https://idbroker-sg.webex.com/idb",
+                "https://idbroker-in.webex.com/idb",
+                "https://idbroker-ae.webex.com/idb",
+                "https://idbroker-au.webex.com/idb",
+            ],
+            Environment::Fedramp => &["https://idbroker-f.webex.com/idb"],
+        }
+    }
+
+    /// Refuses what Webex for Government does not offer.
+    pub fn refuse_guests(self, what: &str) -> Result<(), Error> {
+        match self {
+            Environment::Fedramp => Err(Error::invalid(format!(
+                "{what}: Webex for Government (FedRAMP) does not support guests (neither Guest Issuer JWTs nor Service App guests)"
+            ))),
+            Environment::Commercial => Ok(()),
+        }
+    }
 }
 
 pub const DEFAULT_WEBEX_API_URL: &str = "https://webexapis.com/v1";
 pub const DEFAULT_IDBROKER_URL: &str = "https://idbroker.webex.com";
+/// Refresh a token whose refresh token expires within this many seconds (7 days), so an
+/// app that runs but rarely calls the API keeps its grant: Webex extends it on use.
+pub const DEFAULT_REFRESH_KEEPALIVE_S: u64 = 7 * 24 * 3600;
 
 #[derive(Debug)]
 pub struct Endpoints {
@@ -61,6 +120,14 @@ pub struct Endpoints {
     pub jwt_login: Url,
     pub logout: Url,
     pub revoke: Option<Url>,
+    /// `GET people/me`.
+    pub people_me: Url,
+    /// `POST guests/token` (guests of a Service App).
+    pub guests_token: Url,
+    /// The base of `applications/{id}/token` (Service App tokens).
+    pub applications: Url,
+    /// The JWKS that verifies id_tokens.
+    pub jwks: Url,
 }
 
 #[derive(Debug)]
@@ -77,6 +144,12 @@ pub struct Config {
     pub refresh_before_expiry_ms: i64,
     pub login_ttl_ms: i64,
     pub max_pending_logins: usize,
+    pub environment: Environment,
+    /// The id_token issuers accepted: `issuer` when set, else the environment's and the
+    /// configured identity broker's.
+    pub issuers: Vec<String>,
+    /// Refresh when the refresh token expires within this many ms (0: never).
+    pub refresh_keepalive_ms: i64,
     /// Where the token lives between processes (`token_store`), if anywhere.
     pub store: Option<crate::store::StoreConfig>,
     /// The connection pools for this client's proxy and CA settings (shared).
@@ -133,10 +206,19 @@ impl Config {
         if raw.client_id.trim().is_empty() {
             return Err(Error::invalid("config `client_id` is empty"));
         }
-        let api = raw.webex_api_url.as_deref().unwrap_or(DEFAULT_WEBEX_API_URL);
-        let idb = raw.idbroker_url.as_deref().unwrap_or(DEFAULT_IDBROKER_URL);
+        let environment = match raw.environment.as_deref() {
+            None | Some("commercial") => Environment::Commercial,
+            Some("fedramp") => Environment::Fedramp,
+            Some(_) => return Err(Error::invalid("config `environment` must be \"commercial\" or \"fedramp\"")),
+        };
+        // Explicit endpoint keys still win over the environment's.
+        let api = raw.webex_api_url.as_deref().unwrap_or(environment.api_url());
+        let idb = raw.idbroker_url.as_deref().unwrap_or(environment.idbroker_url());
         check_url("webex_api_url", api)?;
         check_url("idbroker_url", idb)?;
+        if raw.guest_issuer.is_some() {
+            environment.refuse_guests("config `guest_issuer`")?;
+        }
         let endpoints = Endpoints {
             authorize: endpoint("authorize_url", raw.authorize_url.as_deref(), api, "/authorize")?,
             token: endpoint("token_url", raw.token_url.as_deref(), api, "/access_token")?,
@@ -150,6 +232,21 @@ impl Config {
             jwt_login: endpoint("jwt_login_url", raw.jwt_login_url.as_deref(), api, "/jwt/login")?,
             logout: endpoint("logout_url", raw.logout_url.as_deref(), idb, "/idb/oauth2/v1/logout")?,
             revoke: raw.revoke_url.as_deref().map(|u| check_url("revoke_url", u)).transpose()?,
+            people_me: endpoint("webex_api_url", None, api, "/people/me")?,
+            guests_token: endpoint("webex_api_url", None, api, "/guests/token")?,
+            applications: endpoint("webex_api_url", None, api, "/applications")?,
+            jwks: endpoint("jwks_url", raw.jwks_url.as_deref(), idb, "/idb/oauth2/v2/keys/verificationjwk")?,
+        };
+        let issuers = match &raw.issuer {
+            Some(i) => vec![i.clone()],
+            None => {
+                let mut v: Vec<String> = environment.issuers().iter().map(|s| s.to_string()).collect();
+                let own = format!("{}/idb", idb.trim_end_matches('/'));
+                if !v.contains(&own) {
+                    v.push(own);
+                }
+                v
+            }
         };
         if let Some(r) = &raw.redirect_uri {
             Url::parse(r).map_err(|e| Error::invalid(format!("config `redirect_uri` is not a URL: {e}")))?;
@@ -170,7 +267,15 @@ impl Config {
         let guest_secret = raw.guest_secret.take().map(zeroize::Zeroizing::new);
         let guest = match (&raw.guest_issuer, &guest_secret) {
             (Some(i), Some(s)) => Some(
-                GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone()).map_err(|e| {
+                // One guest for the client's life: without a configured subject, every
+                // re-signed JWT would otherwise name a new random guest.
+                {
+                    let uuid = uuid::Uuid::new_v4();
+                    let subject = raw.guest_subject.clone().unwrap_or_else(|| format!("guest-user-{uuid}"));
+                    let name = raw.guest_display_name.clone().unwrap_or_else(|| format!("Guest User - {uuid}"));
+                    GuestIdentity::new(i, s, Some(subject), Some(name))
+                }
+                .map_err(|e| {
                     let m = e.message().replace("`secret`", "`guest_secret`").replace("`issuer`", "`guest_issuer`");
                     Error::invalid(format!("config {m}"))
                 })?,
@@ -213,6 +318,10 @@ impl Config {
             refresh_before_expiry_ms: raw.refresh_before_expiry_s.unwrap_or(300).min(1 << 30) as i64 * 1000,
             login_ttl_ms: raw.login_ttl_s.unwrap_or(600).clamp(1, 86_400) as i64 * 1000,
             max_pending_logins: max_pending_logins as usize,
+            environment,
+            issuers,
+            refresh_keepalive_ms: raw.refresh_keepalive_s.unwrap_or(DEFAULT_REFRESH_KEEPALIVE_S).min(1 << 30) as i64
+                * 1000,
             store,
             http,
             issuer: raw.issuer,
@@ -263,6 +372,28 @@ mod tests {
         assert!(Config::from_json(r#"{}"#).unwrap_err().message().contains("client_id"));
         assert!(Config::from_json(r#"{"client_id":"c","client_auth":"header"}"#).is_err());
         assert!(Config::from_json(r#"{"client_id":"c","guest_issuer":"i"}"#).is_err());
+    }
+
+    #[test]
+    fn environments_derive_every_endpoint() {
+        let c = Config::from_json(r#"{"client_id":"c","environment":"fedramp"}"#).unwrap();
+        assert_eq!(c.endpoints.authorize.as_str(), "https://api-usgov.webex.com/v1/authorize");
+        assert_eq!(c.endpoints.token.as_str(), "https://api-usgov.webex.com/v1/access_token");
+        assert_eq!(c.endpoints.logout.as_str(), "https://idbroker-f.webex.com/idb/oauth2/v1/logout");
+        assert_eq!(c.endpoints.people_me.as_str(), "https://api-usgov.webex.com/v1/people/me");
+        assert_eq!(c.issuers, vec!["https://idbroker-f.webex.com/idb"]);
+        let c = Config::from_json(r#"{"client_id":"c","environment":"fedramp","token_url":"https://t.example/x"}"#)
+            .unwrap();
+        assert_eq!(c.endpoints.token.as_str(), "https://t.example/x", "explicit keys win");
+        let e = Config::from_json(r#"{"client_id":"c","environment":"gov"}"#).unwrap_err();
+        assert!(e.message().contains("environment") && !e.message().contains("gov\""));
+        let e = Config::from_json(r#"{"client_id":"c","environment":"fedramp","guest_issuer":"i","guest_secret":"x"}"#)
+            .unwrap_err();
+        assert!(e.message().contains("FedRAMP"), "{}", e.message());
+        let c = Config::from_json(r#"{"client_id":"c"}"#).unwrap();
+        assert_eq!(c.endpoints.jwks.as_str(), "https://idbroker.webex.com/idb/oauth2/v2/keys/verificationjwk");
+        assert_eq!(c.issuers.len(), 8);
+        assert_eq!(c.refresh_keepalive_ms, 7 * 24 * 3600 * 1000);
     }
 
     #[test]

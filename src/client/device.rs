@@ -13,8 +13,7 @@ use super::{EventType, Inner, OpId, OpKind};
 use crate::error::{Error, Status};
 use crate::protocol::device::{self, DeviceAuthorization, PollAction, PollAnswer, PollState};
 use crate::protocol::token;
-use crate::secret::Secret;
-use crate::transport::{self, ClientAuth, Request, RequestBody, attempt};
+use crate::transport::{self, ClientAuth, Request};
 
 pub fn start_device_login(inner: &Arc<Inner>) -> Result<OpId, Error> {
     let busy = std::mem::replace(&mut inner.lock().device_running, true);
@@ -33,12 +32,13 @@ pub fn start_device_login(inner: &Arc<Inner>) -> Result<OpId, Error> {
 }
 
 /// The device endpoints want `client_id` in the form even when Basic carries it.
-fn device_auth(inner: &Inner, form: &mut Vec<(&'static str, Secret)>) -> ClientAuth {
+fn with_device_auth(inner: &Inner, req: Request) -> Request {
     let auth = inner.config.client_auth();
-    if let ClientAuth::Basic { client_id, .. } = &auth {
-        form.push(("client_id", Secret::new(client_id.as_str())));
-    }
-    auth
+    let req = match &auth {
+        ClientAuth::Basic { client_id, .. } => req.param("client_id", client_id.clone()),
+        _ => req,
+    };
+    req.client_auth(auth)
 }
 
 async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>, Error> {
@@ -49,7 +49,7 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
             return Err(e);
         }
     };
-    // A verification URI the user should not be sent to ends the login (PROTOCOL.md:
+    // A verification URI the user should not be sent to ends the login (docs/PROTOCOL.md:
     // a malformed answer, reported as authorizationFailure); it is never handed on.
     if let Err(e) = device::check_verification_uris(&authz) {
         inner.emit(EventType::AuthorizationFailure, op, e.to_json_fields());
@@ -66,22 +66,12 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
     let deadline = Instant::now() + Duration::from_secs(authz.expires_in_s as u64);
     let cfg = &inner.config;
     let poll_once = || {
-        let mut form = vec![
-            ("grant_type", Secret::new("urn:ietf:params:oauth:grant-type:device_code")),
-            ("device_code", authz.device_code.clone()),
-        ];
-        let auth = device_auth(inner, &mut form);
-        let req = Request {
-            endpoint: "device token endpoint",
-            url: cfg.endpoints.device_token.clone(),
-            body: RequestBody::Form(form),
-            auth,
-            authorization: None,
-            replay_safe: true,
-        };
-        let timeout = cfg.timeout;
-        let http = &cfg.http;
-        async move { answer_of(attempt(http, &req, timeout).await) }
+        let req = Request::post("device token endpoint", &cfg.endpoints.device_token)
+            .param("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+            .secret("device_code", authz.device_code.clone());
+        let req = with_device_auth(inner, req);
+        let (http, timeout) = (&cfg.http, cfg.timeout);
+        async move { transport::poll_once(http, &req, timeout).await }
     };
     let outcome = poll_until_done(PollState::new(authz.interval_s), deadline, poll_once, |slow_down, interval_ms| {
         let mut m = Map::new();
@@ -120,31 +110,11 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
 
 async fn request_user_code(inner: &Arc<Inner>) -> Result<DeviceAuthorization, Error> {
     let cfg = &inner.config;
-    let mut form = vec![("scope", Secret::new(cfg.scope.as_str()))];
-    let auth = device_auth(inner, &mut form);
-    let req = Request {
-        endpoint: "device authorization endpoint",
-        url: cfg.endpoints.device_authorize.clone(),
-        body: RequestBody::Form(form),
-        auth,
-        authorization: None,
-        replay_safe: true,
-    };
+    let req = Request::post("device authorization endpoint", &cfg.endpoints.device_authorize)
+        .param("scope", cfg.scope.clone());
+    let req = with_device_auth(inner, req);
     let body = transport::execute(&cfg.http, &req, inner.policy(false)).await?;
     device::parse_device_authorization(&body)
-}
-
-fn answer_of(r: Result<transport::RawResponse, transport::http::AttemptError>) -> PollAnswer {
-    use transport::http::AttemptError;
-    match r {
-        Ok(resp) => match transport::classify::json_object(&resp.body) {
-            Some(m) if m.is_empty() => PollAnswer::Http { status: resp.status, body: None },
-            Some(m) => PollAnswer::Http { status: resp.status, body: Some(m) },
-            None => PollAnswer::Unparseable { status: resp.status },
-        },
-        Err(AttemptError::TooLarge) => PollAnswer::Unparseable { status: 200 },
-        Err(_) => PollAnswer::Unreachable,
-    }
 }
 
 /// Waits `interval` before each poll (RFC 8628 §3.5), asks `state` what each answer

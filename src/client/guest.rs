@@ -10,7 +10,7 @@ use super::{EventType, Inner, OpId, OpKind, clock};
 use crate::error::{Error, Status};
 use crate::protocol::token::{self, Supertoken};
 use crate::secret::Secret;
-use crate::transport::{self, ClientAuth, Request, RequestBody};
+use crate::transport::{self, Request};
 
 pub fn start_login_with_jwt(inner: &Arc<Inner>, jwt: &str) -> Result<OpId, Error> {
     if jwt.split('.').count() != 3 || jwt.chars().any(char::is_whitespace) {
@@ -25,15 +25,8 @@ pub fn start_login_with_jwt(inner: &Arc<Inner>, jwt: &str) -> Result<OpId, Error
 
 async fn jwt_login(inner: &Arc<Inner>, jwt: Secret) -> Result<Supertoken, Error> {
     let cfg = &inner.config;
-    let req = Request {
-        endpoint: "JWT login endpoint",
-        url: cfg.endpoints.jwt_login.clone(),
-        body: RequestBody::Empty,
-        auth: ClientAuth::None,
-        // The SDK sends the JWT as the whole header value, no scheme word.
-        authorization: Some(jwt),
-        replay_safe: true,
-    };
+    // The SDK sends the JWT as the whole header value, no scheme word.
+    let req = Request::post("JWT login endpoint", &cfg.endpoints.jwt_login).authorization(jwt);
     let mut body = transport::execute(&inner.config.http, &req, inner.policy(false)).await?;
     let t = token::parse_jwt_login_response(&body, inner.now());
     crate::secret::wipe_map(&mut body);
@@ -43,8 +36,8 @@ async fn jwt_login(inner: &Arc<Inner>, jwt: Secret) -> Result<Supertoken, Error>
 /// Renews a guest token (the refresh path of a guest session) that belongs to `epoch`.
 pub(super) async fn renew(inner: &Arc<Inner>, origin: OpId, epoch: u64) -> Result<Supertoken, Error> {
     if let Some(identity) = &inner.config.guest {
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let jwt = identity.sign(clock::now_ms() / 1000, inner.config.guest_expires_in_s, &uuid)?;
+        let jwt = identity
+            .sign(clock::now_ms() / 1000, inner.config.guest_expires_in_s, || uuid::Uuid::new_v4().to_string())?;
         let t = jwt_login(inner, Secret::new(jwt)).await?;
         return match inner.store_token_if(Some(epoch), t.clone(), true, origin, true) {
             Some(_) => Ok(t),

@@ -9,8 +9,8 @@ use serde_json::{Map, json};
 use super::{EventType, Inner, OpId, OpKind};
 use crate::error::Error;
 use crate::protocol::token::Supertoken;
-use crate::secret::{Secret, wipe_value};
-use crate::transport::{self, ClientAuth, Request, RequestBody};
+use crate::secret::wipe_value;
+use crate::transport::{self, Request};
 
 pub fn start_logout(inner: &Arc<Inner>) -> Result<OpId, Error> {
     let taken = {
@@ -47,26 +47,21 @@ async fn revoke(inner: &Arc<Inner>, tok: &Supertoken) -> Result<(), Error> {
         None => (tok.access_token.clone(), "access_token"),
     };
     let req = match &cfg.endpoints.revoke {
-        Some(url) => Request {
-            endpoint: "revocation endpoint",
-            url: url.clone(),
-            body: RequestBody::Form(vec![("token", token), ("token_type_hint", Secret::new(hint))]),
-            auth: cfg.client_auth(),
-            authorization: None,
-            replay_safe: true,
-        },
-        None => Request {
-            endpoint: "logout endpoint",
-            url: cfg.endpoints.logout.clone(),
-            body: RequestBody::Json(json!({"token": token.expose(), "cisService": "webex"})),
-            auth: ClientAuth::None,
-            authorization: None,
-            replay_safe: true,
-        },
+        Some(url) => Request::post("revocation endpoint", url)
+            .secret("token", token)
+            .param("token_type_hint", hint)
+            .client_auth(cfg.client_auth()),
+        None => Request::post("logout endpoint", &cfg.endpoints.logout)
+            .json(json!({"token": token.expose(), "cisService": "webex"})),
     };
     let r = transport::execute(&cfg.http, &req, inner.policy(true)).await;
-    if let RequestBody::Json(mut v) = req.body {
+    wipe_request(req);
+    r.map(|_| ())
+}
+
+/// A JSON body is a plain value, not a `Secret`: wipe the token in it by hand.
+fn wipe_request(req: Request) {
+    if let crate::transport::RequestBody::Json(mut v) = req.body {
         wipe_value(&mut v);
     }
-    r.map(|_| ())
 }

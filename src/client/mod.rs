@@ -12,11 +12,13 @@ mod events;
 mod guest;
 mod logout;
 mod loopback;
+mod oidc;
 mod ops;
 mod persist;
 mod refresh;
 mod runtime;
 mod tasks;
+mod webex_api;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -32,8 +34,8 @@ pub use ops::OpId;
 use crate::error::{Error, Status};
 use crate::protocol::state::PendingLogins;
 use crate::protocol::token::{self, Supertoken};
-use crate::secret::{Secret, SecretText, wipe_value};
-use crate::transport::{self, Policy, Request, RequestBody};
+use crate::secret::{SecretText, wipe_value};
+use crate::transport::{self, Policy, Request};
 use config::Config;
 use events::EventQueue;
 use ops::{Ops, Waited};
@@ -57,6 +59,9 @@ enum OpKind {
     Loopback,
     /// The app's API call got 401 with a token: refresh it unless it changed already.
     TokenRejected,
+    Whoami,
+    ServiceApp,
+    CreateGuest,
 }
 
 #[derive(Default)]
@@ -74,6 +79,19 @@ struct State {
     timer: Option<tokio::task::AbortHandle>,
     /// When the last proactive refresh started (Unix ms): the floor between two.
     last_proactive_at: Option<i64>,
+    /// The refresh-token keep-alive timer, and when it last fired.
+    keepalive: Option<tokio::task::AbortHandle>,
+    last_keepalive_at: Option<i64>,
+    /// Why the refresh token is gone, when it died while the access token still lives
+    /// (for the `unauthorized` that follows when the access token expires).
+    refresh_dead: Option<DeadRefresh>,
+}
+
+/// Why a refresh token can no longer be used (`unauthorized` payload `reason`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeadRefresh {
+    reason: &'static str,
+    expired_at: Option<i64>,
 }
 
 pub(crate) struct Inner {
@@ -176,20 +194,13 @@ impl Inner {
 
     /// POSTs a grant to the token endpoint with the client's authentication.
     /// `replay_safe`: false for grants that spend a single-use code or refresh token.
-    async fn token_grant(
-        &self,
-        form: Vec<(&'static str, Secret)>,
-        replay_safe: bool,
-    ) -> Result<Map<String, Value>, Error> {
-        let req = Request {
-            endpoint: "token endpoint",
-            url: self.config.endpoints.token.clone(),
-            body: RequestBody::Form(form),
-            auth: self.config.client_auth(),
-            authorization: None,
-            replay_safe,
-        };
-        transport::execute(&self.config.http, &req, self.policy(false)).await
+    async fn token_grant(&self, grant: Request) -> Result<Map<String, Value>, Error> {
+        transport::execute(&self.config.http, &grant.client_auth(self.config.client_auth()), self.policy(false)).await
+    }
+
+    /// A request to the token endpoint, to be completed with the grant's parameters.
+    fn token_request(&self, grant_type: &'static str) -> Request {
+        Request::post("token endpoint", &self.config.endpoints.token).param("grant_type", grant_type)
     }
 
     fn now(&self) -> i64 {
@@ -216,6 +227,7 @@ impl Inner {
             st.token = Some(token);
             st.guest_session = guest;
             st.epoch += 1;
+            st.refresh_dead = None;
             self.schedule_refresh(&mut st);
         }
         self.token_generation.send_modify(|g| *g += 1);
@@ -247,6 +259,9 @@ impl Inner {
         st.guest_session = false;
         st.epoch += 1;
         if let Some(t) = st.timer.take() {
+            t.abort();
+        }
+        if let Some(t) = st.keepalive.take() {
             t.abort();
         }
         if let Some(r) = st.refresh.take() {
@@ -344,6 +359,26 @@ impl Client {
         refresh::start_token_rejected(&self.inner, access_token)
     }
 
+    /// `GET people/me` with the client's token: `{id, emails, display_name, org_id, type}`.
+    /// A 401 leads to one compare-and-refresh and one retry.
+    pub fn whoami(&self) -> Result<OpId, Error> {
+        self.check_open()?;
+        webex_api::start_whoami(&self.inner)
+    }
+
+    /// A Service App's token for an org (`{"target_org_id", "authorizing_token",
+    /// "application_id"?}`): it becomes the client's token.
+    pub fn service_app_token(&self, options_json: Option<&str>) -> Result<OpId, Error> {
+        self.check_open()?;
+        webex_api::start_service_app_token(&self.inner, options_json)
+    }
+
+    /// A guest token through the client's Service App (`{"subject", "display_name"?}`).
+    pub fn create_guest(&self, options_json: Option<&str>) -> Result<OpId, Error> {
+        self.check_open()?;
+        webex_api::start_create_guest(&self.inner, options_json)
+    }
+
     /// A loopback login (RFC 8252): listens on 127.0.0.1 and returns the authorize URL to
     /// open in a browser; the operation ends with the token once the browser is back.
     pub fn start_loopback_login(&self, options_json: &str) -> Result<(String, OpId), Error> {
@@ -385,6 +420,7 @@ impl Client {
 
     pub fn login_with_jwt(&self, jwt: &str) -> Result<OpId, Error> {
         self.check_open()?;
+        self.inner.config.environment.refuse_guests("login_with_jwt")?;
         guest::start_login_with_jwt(&self.inner, jwt)
     }
 
@@ -426,7 +462,7 @@ impl Client {
         inner.tasks.cancel();
         {
             let mut st = inner.lock();
-            if let Some(t) = st.timer.take() {
+            for t in [st.timer.take(), st.keepalive.take()].into_iter().flatten() {
                 t.abort();
             }
             if let Some(r) = st.refresh.take() {
@@ -449,6 +485,11 @@ impl Client {
 
     pub fn is_closed(&self) -> bool {
         self.inner.ops.is_closed()
+    }
+
+    /// How many operations of this client have not ended yet (diagnostics and tests).
+    pub fn running_operations(&self) -> usize {
+        self.inner.ops.running()
     }
 }
 

@@ -264,7 +264,7 @@ impl Inner {
             let record = match &new {
                 Ok(t) => Some(record_of(t, guest, self.now())),
                 // A refused refresh token is dead for every instance: store the logout.
-                Err(e) if e.oauth_error() == Some("invalid_grant") => None,
+                Err(e) if super::refresh::dead_refresh_token(e).is_some() => None,
                 Err(_) => return new,
             };
             match p.store.save(expected, record.as_ref().map(|r| r.as_slice())).await {

@@ -11,7 +11,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde_json::{Map, Value};
 
-use super::{EventType, Inner, OpId, OpKind, State, guest};
+use super::{DeadRefresh, EventType, Inner, OpId, OpKind, State, guest};
 use crate::error::{Error, Status};
 use crate::protocol::token::{self, Supertoken};
 use crate::secret::Secret;
@@ -34,11 +34,45 @@ impl RefreshSlot {
 /// After a proactive refresh fails for a passing reason, try again this much later.
 const PROACTIVE_RETRY: Duration = Duration::from_secs(30);
 
-fn unauthorized(message: &str) -> Map<String, Value> {
+/// The `unauthorized` payload: why the client can no longer get a token, and — for a
+/// refresh token that expired — when (Unix ms).
+fn unauthorized(message: &str, dead: Option<DeadRefresh>) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("status".into(), Value::from(Status::NotAuthorized.name()));
     m.insert("message".into(), Value::from(message));
+    if let Some(d) = dead {
+        m.insert("reason".into(), Value::from(d.reason));
+        if let Some(at) = d.expired_at {
+            m.insert("refresh_token_expired_at".into(), Value::from(at));
+        }
+    }
     m
+}
+
+/// Whether a refused refresh means the refresh token is dead, and why. Webex answers an
+/// expired or revoked refresh token with `invalid_grant`, or with `invalid_request` and
+/// a description that names the refresh token (both shapes seen; docs/PROTOCOL.md).
+pub(super) fn dead_refresh_token(e: &Error) -> Option<DeadRefresh> {
+    let server = e.server();
+    let desc = server.error_description.as_deref().unwrap_or("").to_ascii_lowercase();
+    let names_refresh_token = desc.contains("refresh token") || desc.contains("refresh_token");
+    let named = match server.error.as_deref() {
+        Some("invalid_grant") => true,
+        Some("invalid_request") => names_refresh_token,
+        // Webex's own shape ({message, errors, trackingId}) has no OAuth code: a 400 or
+        // 401 that says the refresh token is bad means the same.
+        None => names_refresh_token && matches!(server.http_status, Some(400 | 401)),
+        _ => false,
+    };
+    if !named {
+        return None;
+    }
+    let reason = match (desc.contains("expired"), desc.contains("revoked")) {
+        (true, false) => "refresh_token_expired",
+        (false, true) => "revoked",
+        _ => "invalid_grant",
+    };
+    Some(DeadRefresh { reason, expired_at: None })
 }
 
 pub(super) fn superseded() -> Error {
@@ -109,10 +143,15 @@ impl Inner {
             return guest::renew(self, origin, epoch).await;
         }
         let Some(refresh_token) = old.refresh_token.clone().filter(|_| old.can_refresh(self.now())) else {
+            if let (Some(_), Some(at)) = (&old.refresh_token, old.refresh_token_expires_at) {
+                // The refresh token's own lifetime is over: say so once, drop it, and keep
+                // the access token for as long as it lives.
+                self.refresh_token_expired(epoch, origin, at);
+            }
             return Err(Error::new(Status::NotAuthorized, "the token has no usable refresh token"));
         };
-        let form = vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token)];
-        match self.token_grant(form, false).await {
+        let grant = self.token_request("refresh_token").secret("refresh_token", refresh_token).spends_credential();
+        match self.token_grant(grant).await {
             Ok(mut body) => {
                 let parsed = token::parse_token_response(&body, self.now());
                 crate::secret::wipe_map(&mut body);
@@ -122,7 +161,7 @@ impl Inner {
                     None => Err(superseded()),
                 }
             }
-            Err(e) if e.oauth_error() == Some("invalid_grant") => {
+            Err(e) if dead_refresh_token(&e).is_some() => {
                 let cleared = {
                     let mut st = self.lock();
                     // Only if nobody stored another token while this request was out.
@@ -134,10 +173,14 @@ impl Inner {
                 };
                 if cleared {
                     self.events.supersede_token();
+                    self.ops.scrub_tokens();
                     self.emit(
                         EventType::Unauthorized,
                         origin,
-                        unauthorized("the refresh token was refused (invalid_grant); the token is cleared"),
+                        unauthorized(
+                            "the refresh token was refused; the token is cleared: log in again",
+                            dead_refresh_token(&e),
+                        ),
                     );
                 }
                 Err(e)
@@ -146,9 +189,34 @@ impl Inner {
         }
     }
 
-    /// Plans the proactive refresh of the current token (called with the state locked).
+    /// The refresh token's own expiry has passed: drop it (the access token lives on
+    /// until it expires) and emit `unauthorized` (reason `refresh_token_expired`).
+    fn refresh_token_expired(self: &Arc<Self>, epoch: u64, origin: OpId, at: i64) {
+        let dead = DeadRefresh { reason: "refresh_token_expired", expired_at: Some(at) };
+        {
+            let mut st = self.lock();
+            if st.epoch != epoch {
+                return;
+            }
+            if let Some(t) = st.token.as_mut() {
+                t.refresh_token = None;
+            }
+            st.refresh_dead = Some(dead);
+            if let Some(k) = st.keepalive.take() {
+                k.abort();
+            }
+        }
+        self.emit(
+            EventType::Unauthorized,
+            origin,
+            unauthorized("the refresh token has expired: log in again", Some(dead)),
+        );
+    }
+
+    /// Plans the proactive refresh of the current token, and the keep-alive refresh of
+    /// its refresh token (called with the state locked).
     pub(super) fn schedule_refresh(self: &Arc<Self>, st: &mut State) {
-        if let Some(t) = st.timer.take() {
+        for t in [st.timer.take(), st.keepalive.take()].into_iter().flatten() {
             t.abort();
         }
         // A refresh that finishes after close() must not plan another one.
@@ -159,13 +227,26 @@ impl Inner {
         if !(st.guest_session || tok.refresh_token.is_some()) {
             return;
         }
-        let Some(due) = tok.proactive_refresh_at(self.config.refresh_before_expiry_ms, st.last_proactive_at) else {
-            return;
-        };
-        let weak = Arc::downgrade(self);
-        let delay = Duration::from_millis((due - self.now()).max(0) as u64);
-        st.timer = self.tasks.spawn(proactive(weak, delay));
+        let now = self.now();
+        if let Some(due) = tok.proactive_refresh_at(self.config.refresh_before_expiry_ms, st.last_proactive_at) {
+            let delay = Duration::from_millis((due - now).max(0) as u64);
+            st.timer = self.tasks.spawn(proactive(Arc::downgrade(self), delay));
+        }
+        // Independent of the access token's floor: an app that runs but rarely calls the
+        // API keeps its grant (Webex extends the refresh token on use).
+        if let Some(due) = tok.keepalive_due_at(self.config.refresh_keepalive_ms, st.last_keepalive_at) {
+            let delay = Duration::from_millis((due - now).max(0) as u64);
+            st.keepalive = self.tasks.spawn(keepalive(Arc::downgrade(self), delay));
+        }
     }
+}
+
+/// Refreshes when the refresh token nears its own expiry; its `token:refresh` carries op 0.
+async fn keepalive(weak: Weak<Inner>, delay: Duration) {
+    tokio::time::sleep(delay).await;
+    let Some(inner) = weak.upgrade().filter(|i| !i.tasks.is_cancelled()) else { return };
+    inner.lock().last_keepalive_at = Some(inner.now());
+    let _ = inner.shared_refresh(0).await;
 }
 
 /// Sleeps until the refresh window opens, then refreshes; retries passing failures
@@ -177,7 +258,7 @@ async fn proactive(weak: Weak<Inner>, delay: Duration) {
         let Some(inner) = weak.upgrade().filter(|i| !i.tasks.is_cancelled()) else { return };
         let guest_without_identity = {
             let mut st = inner.lock();
-            // The floor counts from the start of each proactive refresh (PROTOCOL.md).
+            // The floor counts from the start of each proactive refresh (docs/PROTOCOL.md).
             st.last_proactive_at = Some(inner.now());
             st.guest_session && inner.config.guest.is_none()
         };
@@ -231,7 +312,8 @@ pub fn start_get_valid_token(inner: &Arc<Inner>, min_valid_s: u32) -> Result<OpI
         }
         if tok.is_expired(now) {
             let msg = "the token expired and cannot be refreshed";
-            inner.emit(EventType::Unauthorized, op, unauthorized(msg));
+            let dead = inner.lock().refresh_dead;
+            inner.emit(EventType::Unauthorized, op, unauthorized(msg, dead));
             return Err(Error::new(Status::NotAuthorized, msg));
         }
         Err(Error::new(
@@ -247,14 +329,8 @@ pub fn start_token_rejected(inner: &Arc<Inner>, access_token: &str) -> Result<Op
     }
     let rejected = Secret::new(access_token);
     inner.spawn_op(OpKind::TokenRejected, move |inner, op| async move {
-        let Some((tok, _, _)) = inner.snapshot() else {
-            return Err(Error::new(Status::NotAuthorized, "the client has no token"));
-        };
-        // Another caller (or process) already replaced it: nothing to refresh.
-        if tok.access_token != rejected {
-            return Ok(tok.to_json_fields(inner.now()));
-        }
-        let t = inner.shared_refresh(op).await?;
+        // Another caller (or process) may have replaced it already: then nothing to do.
+        let t = inner.refresh_unless_changed(op, &rejected).await?;
         Ok(t.to_json_fields(inner.now()))
     })
 }
@@ -265,12 +341,11 @@ pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {
     }
     inner.spawn_op(OpKind::ClientCredentials, |inner, op| async move {
         let cfg = &inner.config;
-        let mut form =
-            vec![("grant_type", Secret::new("client_credentials")), ("scope", Secret::new(cfg.scope.as_str()))];
+        let mut grant = inner.token_request("client_credentials").param("scope", cfg.scope.clone());
         if cfg.self_contained_token {
-            form.push(("self_contained_token", Secret::new("true")));
+            grant = grant.param("self_contained_token", "true");
         }
-        let mut body = inner.token_grant(form, true).await?;
+        let mut body = inner.token_grant(grant).await?;
         let tok = token::parse_token_response(&body, inner.now());
         crate::secret::wipe_map(&mut body);
         Ok(inner.install_login(tok?, false, op).await)

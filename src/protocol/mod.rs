@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod device;
+pub mod id_token;
 pub(crate) mod json;
 pub mod jwt;
 pub mod oauth_error;

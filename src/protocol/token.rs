@@ -24,10 +24,13 @@ pub struct Supertoken {
 }
 
 /// Minimum time between two proactive refreshes of one client, and the shortest token
-/// lifetime that gets a proactive refresh at all (PROTOCOL.md).
+/// lifetime that gets a proactive refresh at all (docs/PROTOCOL.md).
 pub const PROACTIVE_FLOOR_MS: i64 = 30_000;
 
-/// Largest `expires_in` accepted (PROTOCOL.md: below 2^31).
+/// At most one refresh-token keep-alive per client in this long.
+pub const KEEPALIVE_FLOOR_MS: i64 = 3_600_000;
+
+/// Largest `expires_in` accepted (docs/PROTOCOL.md: below 2^31).
 const MAX_EXPIRES_IN: i64 = (1 << 31) - 1;
 
 fn malformed(what: impl Into<String>) -> Error {
@@ -151,7 +154,7 @@ pub fn read_saved_token(m: &Map<String, Value>, now: UnixMs) -> Result<Supertoke
 }
 
 impl Supertoken {
-    /// The payload fields of PAYLOADS.md, `expires_in` counted from `now`.
+    /// The payload fields of docs/PAYLOADS.md, `expires_in` counted from `now`.
     pub fn to_json_fields(&self, now: UnixMs) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("access_token".into(), self.access_token.expose().into());
@@ -209,6 +212,19 @@ impl Supertoken {
         Some(last_proactive_at.map_or(due, |last| due.max(last + PROACTIVE_FLOOR_MS)))
     }
 
+    /// When to refresh so that the refresh token, which Webex extends on use, does not
+    /// die for want of use: `keepalive_ms` before it expires, but at most once per
+    /// `KEEPALIVE_FLOOR_MS` (a server that does not extend it causes no loop).
+    pub fn keepalive_due_at(&self, keepalive_ms: i64, last_keepalive_at: Option<UnixMs>) -> Option<UnixMs> {
+        self.refresh_token.as_ref()?;
+        let rt_at = self.refresh_token_expires_at?;
+        if keepalive_ms <= 0 {
+            return None;
+        }
+        let due = rt_at - keepalive_ms;
+        Some(last_keepalive_at.map_or(due, |last| due.max(last + KEEPALIVE_FLOOR_MS)))
+    }
+
     /// Valid for at least `min_valid_ms` more, and not inside the refresh window.
     pub fn is_fresh(&self, now: UnixMs, min_valid_ms: i64, refresh_before_expiry_ms: i64) -> bool {
         match self.expires_at {
@@ -220,11 +236,16 @@ impl Supertoken {
         }
     }
 
-    /// A refresh answer without `refresh_token` keeps the old one (PROTOCOL.md).
+    /// A refresh answer without `refresh_token` keeps the old one (docs/PROTOCOL.md).
+    /// A refresh answer without `refresh_token` keeps the old one (Webex often sends
+    /// none); a new `refresh_token_expires_in` still moves its expiry (Webex extends the
+    /// refresh token on use).
     pub fn inherit_refresh_token(mut self, old: &Supertoken) -> Supertoken {
         if self.refresh_token.is_none() {
             self.refresh_token = old.refresh_token.clone();
-            self.refresh_token_expires_at = old.refresh_token_expires_at;
+            if self.refresh_token_expires_at.is_none() {
+                self.refresh_token_expires_at = old.refresh_token_expires_at;
+            }
         }
         self
     }
@@ -300,6 +321,24 @@ mod tests {
     }
 
     #[test]
+    fn keepalive_refreshes_before_the_refresh_token_dies() {
+        let t = parse_token_response(
+            &obj(
+                json!({"access_token":"a","refresh_token":"r","expires_in":3600,"refresh_token_expires_in":90 * 86400}),
+            ),
+            0,
+        )
+        .unwrap();
+        let week = 7 * 86_400_000;
+        assert_eq!(t.keepalive_due_at(week, None), Some(83 * 86_400_000));
+        assert_eq!(t.keepalive_due_at(0, None), None);
+        // A server that does not extend it: no loop, at most hourly.
+        assert_eq!(t.keepalive_due_at(week, Some(83 * 86_400_000)), Some(83 * 86_400_000 + KEEPALIVE_FLOOR_MS));
+        let no_rt_expiry = parse_token_response(&obj(json!({"access_token":"a","refresh_token":"r"})), 0).unwrap();
+        assert_eq!(no_rt_expiry.keepalive_due_at(week, None), None);
+    }
+
+    #[test]
     fn saved_token_forms() {
         let t = parse_saved_token(r#"{"access_token":"a","expires_in":10,"expires_at":99000,"x":1}"#, 0).unwrap();
         assert_eq!(t.expires_at, Some(99_000), "expires_at wins");
@@ -315,5 +354,16 @@ mod tests {
         let old = parse_token_response(&obj(json!({"access_token":"a","refresh_token":"r"})), 0).unwrap();
         let new = parse_token_response(&obj(json!({"access_token":"b"})), 0).unwrap().inherit_refresh_token(&old);
         assert_eq!(new.refresh_token.unwrap().expose(), "r");
+        // No new refresh token, but a new lifetime for it: the expiry moves.
+        let old = parse_token_response(
+            &obj(json!({"access_token":"a","refresh_token":"r","refresh_token_expires_in":10})),
+            0,
+        )
+        .unwrap();
+        let new = parse_token_response(&obj(json!({"access_token":"b","refresh_token_expires_in":7776000})), 5_000)
+            .unwrap()
+            .inherit_refresh_token(&old);
+        assert_eq!(new.refresh_token.as_ref().unwrap().expose(), "r");
+        assert_eq!(new.refresh_token_expires_at, Some(5_000 + 7_776_000_000));
     }
 }

@@ -3,8 +3,9 @@
 //! Connection pools are shared by every Client with the same transport settings.
 //! Loopback requests never go through a proxy (a proxy would see the client secret).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use base64::Engine;
@@ -41,10 +42,20 @@ pub struct TransportSettings {
     pub extra_roots_pem: Option<Arc<Vec<u8>>>,
 }
 
-/// The reqwest clients of one transport setting: loopback (never proxied) and the rest.
+/// The reqwest clients of one transport setting. Loopback requests never go through a
+/// proxy. Loading the OS trust store costs milliseconds (it reads and parses every
+/// certificate file), so only clients that may need it load it, and not on the path of a
+/// plain-http loopback request: the remote client is built in the background as soon as
+/// the setting is first used, and on demand if a request comes first.
 pub struct Http {
-    loopback: reqwest::Client,
-    remote: reqwest::Client,
+    /// Plain http to loopback (the emulator, tests): no trust store at all.
+    loopback_plain: reqwest::Client,
+    /// https to loopback: built on first use.
+    loopback_tls: OnceLock<reqwest::Client>,
+    remote: OnceLock<reqwest::Client>,
+    roots: Vec<reqwest::Certificate>,
+    proxy: Option<reqwest::Proxy>,
+    direct: bool,
 }
 
 impl std::fmt::Debug for Http {
@@ -55,7 +66,29 @@ impl std::fmt::Debug for Http {
 
 impl Http {
     fn for_url(&self, url: &Url) -> &reqwest::Client {
-        if is_loopback(url) { &self.loopback } else { &self.remote }
+        match (is_loopback(url), url.scheme() == "https") {
+            (true, false) => &self.loopback_plain,
+            (true, true) => self.loopback_tls.get_or_init(|| self.build(builder(&self.roots).no_proxy())),
+            (false, _) => self.remote(),
+        }
+    }
+
+    fn remote(&self) -> &reqwest::Client {
+        self.remote.get_or_init(|| {
+            let b = builder(&self.roots);
+            let b = match (&self.proxy, self.direct) {
+                (Some(p), _) => b.proxy(p.clone()),
+                (None, true) => b.no_proxy(),
+                (None, false) => b,
+            };
+            self.build(b)
+        })
+    }
+
+    /// Settings were checked when the pools were made; a build that still fails (no TLS
+    /// backend) falls back to reqwest's defaults rather than panicking on a request path.
+    fn build(&self, b: reqwest::ClientBuilder) -> reqwest::Client {
+        b.build().unwrap_or_default()
     }
 }
 
@@ -76,7 +109,7 @@ fn builder(roots: &[reqwest::Certificate]) -> reqwest::ClientBuilder {
     b
 }
 
-/// The shared pools for `settings`, built on first use. Errors name the setting, never
+/// The shared pools for `settings`, made on first use. Errors name the setting, never
 /// its value (a proxy URL may carry a password).
 pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
     let roots_hash = settings.extra_roots_pem.as_ref().map(|p| Sha256::digest(p.as_slice()).into());
@@ -92,25 +125,38 @@ pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
             .ok_or_else(|| Error::invalid("config `ca_file` holds no usable PEM certificate"))?,
         None => Vec::new(),
     };
-    let build_err = |what: &str| Error::invalid(format!("config `{what}`: the HTTP client cannot be built with it"));
-    let loopback = builder(&roots).no_proxy().build().map_err(|_| build_err("ca_file"))?;
-    let remote = match &settings.proxy {
-        ProxySetting::System => builder(&roots),
-        ProxySetting::Direct => builder(&roots).no_proxy(),
+    let proxy = match &settings.proxy {
         ProxySetting::Url(u) => {
-            let p = reqwest::Proxy::all(u.expose()).map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?;
-            builder(&roots).proxy(p)
+            Some(reqwest::Proxy::all(u.expose()).map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?)
         }
-    }
-    .build()
-    .map_err(|_| build_err("proxy"))?;
-    let http = Arc::new(Http { loopback, remote });
+        _ => None,
+    };
+    let loopback_plain = builder(&roots)
+        .no_proxy()
+        .tls_built_in_native_certs(false)
+        .build()
+        .map_err(|_| Error::invalid("config `ca_file`: the HTTP client cannot be built with it"))?;
+    let http = Arc::new(Http {
+        loopback_plain,
+        loopback_tls: OnceLock::new(),
+        remote: OnceLock::new(),
+        roots,
+        proxy,
+        direct: settings.proxy == ProxySetting::Direct,
+    });
+    // Warm the remote client up off the caller's path (the OS trust store).
+    let warm = Arc::downgrade(&http);
+    let _ = std::thread::Builder::new().name("webex-auth-tls-roots".into()).spawn(move || {
+        if let Some(h) = warm.upgrade() {
+            h.remote();
+        }
+    });
     pools.retain(|_, w| w.strong_count() > 0);
     pools.insert(key, Arc::downgrade(&http));
     Ok(http)
 }
 
-/// How a request authenticates the client (PROTOCOL.md `client_auth`).
+/// How a request authenticates the client (docs/PROTOCOL.md `client_auth`).
 #[derive(Clone, Debug)]
 pub enum ClientAuth {
     /// Public client: `client_id` in the form, no Authorization header.
@@ -123,11 +169,34 @@ pub enum ClientAuth {
     None,
 }
 
+/// A form value: public protocol words (`grant_type=refresh_token`) stay plain; codes,
+/// tokens and verifiers are secrets, wiped when the request is dropped.
+#[derive(Debug)]
+pub enum FormValue {
+    Plain(Cow<'static, str>),
+    Secret(Secret),
+}
+
+impl FormValue {
+    fn as_str(&self) -> &str {
+        match self {
+            FormValue::Plain(s) => s,
+            FormValue::Secret(s) => s.expose(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum RequestBody {
-    Form(Vec<(&'static str, Secret)>),
+    Form(Vec<(&'static str, FormValue)>),
     Json(serde_json::Value),
     Empty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
 }
 
 #[derive(Debug)]
@@ -135,6 +204,7 @@ pub struct Request {
     /// A name for messages ("token endpoint"); never the URL, which may hold secrets.
     pub endpoint: &'static str,
     pub url: Url,
+    pub method: Method,
     pub body: RequestBody,
     pub auth: ClientAuth,
     /// Sent as is, marked sensitive (guest JWT login, bearer tokens).
@@ -142,6 +212,80 @@ pub struct Request {
     /// May be sent again after the server could have processed it. False for requests
     /// that spend a single-use code or refresh token.
     pub replay_safe: bool,
+}
+
+impl Request {
+    fn new(method: Method, endpoint: &'static str, url: &Url) -> Request {
+        Request {
+            endpoint,
+            url: url.clone(),
+            method,
+            body: RequestBody::Empty,
+            auth: ClientAuth::None,
+            authorization: None,
+            replay_safe: true,
+        }
+    }
+
+    /// A POST to `endpoint` (a name for messages) at `url`; replay-safe, no client auth.
+    pub fn post(endpoint: &'static str, url: &Url) -> Request {
+        Request::new(Method::Post, endpoint, url)
+    }
+
+    pub fn get(endpoint: &'static str, url: &Url) -> Request {
+        Request::new(Method::Get, endpoint, url)
+    }
+
+    fn form_mut(&mut self) -> &mut Vec<(&'static str, FormValue)> {
+        if !matches!(self.body, RequestBody::Form(_)) {
+            self.body = RequestBody::Form(Vec::new());
+        }
+        match &mut self.body {
+            RequestBody::Form(f) => f,
+            _ => unreachable!("just set"),
+        }
+    }
+
+    /// A form parameter whose value is a public protocol word or a config value.
+    pub fn param(mut self, key: &'static str, value: impl Into<Cow<'static, str>>) -> Request {
+        self.form_mut().push((key, FormValue::Plain(value.into())));
+        self
+    }
+
+    /// A form parameter whose value is a credential (code, token, verifier).
+    pub fn secret(mut self, key: &'static str, value: Secret) -> Request {
+        self.form_mut().push((key, FormValue::Secret(value)));
+        self
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Request {
+        self.body = RequestBody::Json(body);
+        self
+    }
+
+    pub fn client_auth(mut self, auth: ClientAuth) -> Request {
+        self.auth = auth;
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(mut self, token: &Secret) -> Request {
+        self.authorization = Some(Secret::new(format!("Bearer {}", token.expose())));
+        self
+    }
+
+    /// `Authorization: <value>` as is (the guest JWT login sends the bare JWT).
+    pub fn authorization(mut self, value: Secret) -> Request {
+        self.authorization = Some(value);
+        self
+    }
+
+    /// This request spends a single-use credential (a code, a refresh token): it is not
+    /// sent again once the server may have processed it.
+    pub fn spends_credential(mut self) -> Request {
+        self.replay_safe = false;
+        self
+    }
 }
 
 #[derive(Debug)]
@@ -206,12 +350,16 @@ fn secret_header(value: Vec<u8>) -> Option<HeaderValue> {
 }
 
 fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
-    let mut b = http.for_url(&req.url).post(req.url.clone());
+    let client = http.for_url(&req.url);
+    let mut b = match req.method {
+        Method::Post => client.post(req.url.clone()),
+        Method::Get => client.get(req.url.clone()),
+    };
     // Webex may answer any content type; the body is parsed as JSON regardless.
     b = b.header(ACCEPT, "application/json").header(ACCEPT_ENCODING, "identity");
     let mut form: Vec<(&str, &str)> = Vec::new();
     if let RequestBody::Form(f) = &req.body {
-        form.extend(f.iter().map(|(k, v)| (*k, v.expose())));
+        form.extend(f.iter().map(|(k, v)| (*k, v.as_str())));
     }
     let mut authorization = req.authorization.as_ref().map(|a| a.expose().as_bytes().to_vec());
     match &req.auth {
@@ -245,6 +393,7 @@ fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
         RequestBody::Form(_) | RequestBody::Empty if !form.is_empty() => {
             b.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(wiping_bytes(form_body(&form)))
         }
+        _ if req.method == Method::Get => b,
         _ => b.header(reqwest::header::CONTENT_LENGTH, "0"),
     }
 }

@@ -34,11 +34,21 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Sends `req` until it succeeds, fails for good, or the retries run out.
 pub async fn execute(http: &Http, req: &Request, policy: Policy) -> Result<Map<String, Value>, Error> {
+    execute_cacheable(http, req, policy).await.map(|(m, _)| m)
+}
+
+/// `execute`, and how long the answer may be cached (`Cache-Control: max-age`; zero for
+/// `no-store`/`no-cache`; `None` when the server says nothing).
+pub async fn execute_cacheable(
+    http: &Http,
+    req: &Request,
+    policy: Policy,
+) -> Result<(Map<String, Value>, Option<Duration>), Error> {
     let mut tries = 0u32;
     loop {
         let (error, wait) = match attempt(http, req, policy.timeout).await {
             Ok(resp) => match classify(req.endpoint, &resp, policy.allow_empty) {
-                Classified::Success(m) => return Ok(m),
+                Classified::Success(m) => return Ok((m, max_age(&resp.headers))),
                 Classified::Fail(e) => return Err(e),
                 // A 500/502/504 may come after the backend spent the code or rotated the
                 // refresh token: a retry could only earn invalid_grant (or get the whole
@@ -82,8 +92,37 @@ pub async fn execute(http: &Http, req: &Request, policy: Policy) -> Result<Map<S
     }
 }
 
+/// `Cache-Control: max-age=N` as a duration; `no-store`/`no-cache` as zero.
+fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let cc = headers.get(reqwest::header::CACHE_CONTROL)?.to_str().ok()?.to_ascii_lowercase();
+    let mut age = None;
+    for d in cc.split(',').map(str::trim) {
+        if d == "no-store" || d == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        if let Some(v) = d.strip_prefix("max-age=") {
+            age = v.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+        }
+    }
+    age
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cache_control_max_age() {
+        use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+        let h = |v: &'static str| {
+            let mut m = HeaderMap::new();
+            m.insert(CACHE_CONTROL, HeaderValue::from_static(v));
+            super::max_age(&m)
+        };
+        assert_eq!(h("public, max-age=300"), Some(super::Duration::from_secs(300)));
+        assert_eq!(h("no-store"), Some(super::Duration::ZERO));
+        assert_eq!(h("public"), None);
+        assert_eq!(super::max_age(&HeaderMap::new()), None);
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         for a in 0..20 {
