@@ -39,6 +39,12 @@ fn keys(r: &RedisServer, pattern: &str) -> Vec<String> {
     redis::cmd("KEYS").arg(pattern).query(&mut r.raw()).unwrap()
 }
 
+/// How many connections listen on a change-notice channel.
+fn subscribers(r: &RedisServer, channel: &str) -> u64 {
+    let (_, n): (String, u64) = redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).query(&mut r.raw()).unwrap();
+    n
+}
+
 /// Each client of each agent got an event named `name` with the fields of `fields`.
 #[track_caller]
 fn everyone_heard(agents: &mut [Agent], name: &str, fields: Value) -> Vec<Value> {
@@ -239,7 +245,13 @@ fn shared_refresh(emu: &Emulator, store: &Value, a: &mut Agent, b: &mut Agent) {
     emu.clear_requests();
     let refreshed = same_token_everywhere(&[a.call(&json!({"cmd": "refresh"}))]);
     let heard = b.call(&json!({"cmd": "wait_event", "name": "token:refresh", "match": {"access_token": refreshed}}));
-    assert!(!heard["events"][0].is_null(), "B did not follow A's refresh");
+    if heard["events"][0].is_null() {
+        let names = b.call(&json!({"cmd": "event_names"}));
+        panic!(
+            "B did not follow A's refresh; B's events: {names}; stored: {:?}",
+            stored(store, CLIENT_ID).map(|s| s.0)
+        );
+    }
     assert_eq!(stored_access_token(store).as_deref(), Some(refreshed.as_str()));
     assert_eq!(same_token_everywhere(&[b.call(&json!({"cmd": "get_valid_token"}))]), refreshed);
     assert_eq!(refreshes(emu), 1);
@@ -254,7 +266,7 @@ fn a_redis_that_lost_its_data_gets_the_fleets_token_back_and_shares_refreshes_ag
     let store = cfg["token_store"].clone();
     let first = new_client_no_sink(&cfg);
     login(&first);
-    first.close();
+    drop(first); // its connection (a third subscriber) goes with it
     let mut a = Agent::spawn(&cfg, 1);
     let mut b = Agent::spawn(&cfg, 1);
     a.ready();
@@ -263,6 +275,7 @@ fn a_redis_that_lost_its_data_gets_the_fleets_token_back_and_shares_refreshes_ag
     // Emptied without a reconnect (FLUSHALL): nobody notices until the next refresh, which
     // puts its answer back under a generation B has not seen (B knows generation 1: a
     // new "generation 1" would look unchanged to it).
+    poll_until("A and B subscribed", || subscribers(&r, "lost:changes") == 2);
     let _: () = redis::cmd("FLUSHALL").query(&mut r.raw()).unwrap();
     shared_refresh(&emu, &store, &mut a, &mut b);
 
@@ -318,6 +331,42 @@ fn a_refresh_whose_write_fails_says_store_error() {
     assert_ok(&res);
     assert!(res["store_error"].as_str().is_some_and(|m| m.contains("Redis store")), "no store_error in {res}");
     assert_eq!(access_token_of(&c), res["access_token"].as_str().unwrap());
+}
+
+#[test]
+fn a_token_put_back_after_a_data_loss_never_undoes_a_refresh_in_flight() {
+    let emu = emulator();
+    let r = RedisServer::start();
+    let cfg = fleet_config(&emu, &r, "undo", 2000);
+    let store = cfg["token_store"].clone();
+    let first = new_client_no_sink(&cfg);
+    login(&first);
+    let before = access_token_of(&first);
+    drop(first);
+    let mut a = Agent::spawn(&cfg, 1);
+    let mut b = Agent::spawn(&cfg, 1);
+    a.ready();
+    b.ready();
+    poll_until("A and B subscribed", || subscribers(&r, "undo:changes") == 2);
+
+    // A refreshes; its answer comes 0.8 s later. Meanwhile Redis loses its data and B
+    // re-reads (a change notice: B finds the store empty and puts its token back).
+    emu.script(Endpoint::Token, vec![Scripted::passthrough().delayed(800)]);
+    a.send(&json!({"cmd": "refresh"}));
+    poll_until("A's refresh reaches the emulator", || refreshes(&emu) == 1);
+    let _: () = redis::cmd("FLUSHALL").query(&mut r.raw()).unwrap();
+    let _: i64 = redis::cmd("PUBLISH").arg("undo:changes").arg("someone 0 test-client").query(&mut r.raw()).unwrap();
+
+    // B's older token must not win over A's refresh: A keeps its new token, the store
+    // holds it, and B follows it.
+    let refreshed = same_token_everywhere(&[a.recv(LONG)]);
+    assert_ne!(refreshed, before, "A's refresh was undone by the older token put back");
+    assert_eq!(stored_access_token(&store).as_deref(), Some(refreshed.as_str()));
+    let heard = b.call(&json!({"cmd": "wait_event", "name": "token:refresh", "match": {"access_token": refreshed}}));
+    assert!(!heard["events"][0].is_null(), "B did not follow A's refresh");
+    assert_eq!(refreshes(&emu), 1);
+    a.finish();
+    b.finish();
 }
 
 /// `redis-cli` with raw output: what anyone with access to Redis sees.
@@ -457,6 +506,9 @@ fn measure_latency_and_traffic_at_rest() {
     let idle: Vec<Client> = (0..20).map(|_| new_client_no_sink(&cfg)).collect();
     let agents = Agent::spawn_ready(2, &cfg, 4);
     let clients = idle.len() + 8 + 1;
+    // Rest begins once the agents' connections have subscribed to change notices (they
+    // do so in the background after Client::new): 3 connections, this process and 2.
+    poll_until("every process subscribed", || subscribers(&r, "measure:changes") == 3);
     // Each INFO is a command (and bytes) of its own: measure what one look costs.
     let mut conn = r.raw();
     let base = redis_stats(&mut conn);

@@ -353,3 +353,25 @@ fn a_failed_write_keeps_the_token_and_lands_once_the_store_is_back() {
     assert_eq!(record.unwrap()["token"]["refresh_token"], token["refresh_token"]);
     assert_eq!(token_of(&new_client_no_sink(&cfg)).unwrap()["access_token"], token["access_token"]);
 }
+
+#[test]
+fn a_deleted_store_file_gets_the_token_back_at_the_next_refresh() {
+    let emu = emulator();
+    let d = test_dir("deleted");
+    let path = d.join("tokens");
+    let store = file_store(&path);
+    let cfg = store_client_config(&emu, &store, 5000);
+    let c = new_client_no_sink(&cfg);
+    login(&c);
+    let (g1, _) = stored(&store, CLIENT_ID).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    // The refresh's write expects generation g1 and finds nothing: the store lost its
+    // record, and this answer is the newest there is. It is written under a generation
+    // above g1, so that readers who remember g1 see a change.
+    let r = wait_result(&c, c.refresh().unwrap());
+    assert_ok(&r);
+    let (g, record) = stored(&store, CLIENT_ID).expect("the refreshed token is written again");
+    assert_eq!(record.unwrap()["token"]["access_token"], r["access_token"]);
+    assert_eq!(g, g1 + 1);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}

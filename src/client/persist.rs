@@ -58,6 +58,16 @@ fn token_of(bytes: &[u8], now: i64, describe: &str) -> Result<(Supertoken, bool)
     parsed
 }
 
+/// Whether two records hold the same token (not merely the same access token: an import
+/// may change its expiry).
+fn same_token(a: &Supertoken, a_guest: bool, b: &Supertoken, b_guest: bool) -> bool {
+    a_guest == b_guest
+        && a.access_token == b.access_token
+        && a.refresh_token == b.refresh_token
+        && a.expires_at == b.expires_at
+        && a.refresh_token_expires_at == b.refresh_token_expires_at
+}
+
 /// Whether a refresh that finds `t` (a guest session when `guest`) should still go to
 /// the server: it is inside its refresh window and can be renewed.
 fn needs_refresh(t: &Supertoken, guest: bool, now: i64, window: i64) -> bool {
@@ -240,13 +250,17 @@ impl Inner {
                 Some(Stored { generation, token: Some(bytes) }) if generation != known => {
                     let (t, g) = token_of(&bytes, self.now(), &describe)?;
                     p.known.store(generation, Ordering::SeqCst);
-                    self.adopt(epoch, t.clone(), g, origin).ok_or_else(super::refresh::superseded)?;
-                    if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
-                        return Ok(t);
+                    // The same token rewritten, not renewed (a store that lost its data
+                    // got it back) is still the one to refresh.
+                    if !same_token(&t, g, &old, guest) {
+                        self.adopt(epoch, t.clone(), g, origin).ok_or_else(super::refresh::superseded)?;
+                        if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
+                            return Ok(t);
+                        }
+                        // The adopted token needs a refresh as well: go on from it.
+                        epoch = self.lock().epoch;
+                        (old, guest) = (t, g);
                     }
-                    // The adopted token needs a refresh as well: go on from it.
-                    epoch = self.lock().epoch;
-                    (old, guest) = (t, g);
                 }
                 Some(Stored { generation, token: None }) if generation != known => {
                     p.known.store(generation, Ordering::SeqCst);
@@ -278,6 +292,17 @@ impl Inner {
                     Some(Stored { generation, token: Some(bytes) }) => {
                         let (t, g) = token_of(&bytes, self.now(), &describe)?;
                         p.known.store(generation, Ordering::SeqCst);
+                        // Unless it holds the very token this refresh renewed, put back by
+                        // an instance after the store lost its data (and its lock with
+                        // it): this answer is newer; write it over that record.
+                        if same_token(&t, g, &old, guest) {
+                            let r = record.as_ref().map(|r| r.as_slice());
+                            if let Ok(next) = p.store.save(generation, r).await {
+                                p.known.store(next, Ordering::SeqCst);
+                                p.dirty.store(false, Ordering::SeqCst);
+                            }
+                            return new;
+                        }
                         let e = self.lock().epoch;
                         self.adopt(e, t.clone(), g, origin);
                         return Ok(t);
@@ -323,9 +348,10 @@ impl Inner {
 
     /// The store holds nothing though this instance read or wrote a record there: it
     /// lost its data (a Redis restarted without persistence, flushed, or failed over to
-    /// an empty replica). Put back the token held here; when several instances try, the
-    /// first wins (written only if the store is still empty) and the others follow its
-    /// change notice. Called with `io` held.
+    /// an empty replica). Put back the token held here, only if the store is still empty:
+    /// when several instances try, the first wins and the others follow its change
+    /// notice. A refresh in flight elsewhere writes over it (see the stale write in
+    /// `refresh_through_store`). Called with `io` held.
     async fn restore_lost(self: &Arc<Self>, p: &Persist) {
         let record = {
             let st = self.lock();
@@ -352,8 +378,15 @@ impl Inner {
                 p.known.store(generation, Ordering::SeqCst);
                 // Another instance's newer token replaces ours, written or not.
                 p.dirty.store(false, Ordering::SeqCst);
-                let epoch = self.lock().epoch;
-                self.adopt(epoch, t, g, 0);
+                let (epoch, same) = {
+                    let st = self.lock();
+                    (st.epoch, st.token.as_ref().is_some_and(|cur| same_token(&t, g, cur, st.guest_session)))
+                };
+                // The token this client holds, rewritten (put back after a data loss):
+                // nothing to announce.
+                if !same {
+                    self.adopt(epoch, t, g, 0);
+                }
             }
             Some(Stored { generation, token: None }) if generation != known => {
                 p.known.store(generation, Ordering::SeqCst);
