@@ -290,6 +290,13 @@ fn a_redis_that_lost_its_data_gets_the_fleets_token_back_and_shares_refreshes_ag
     });
     assert_eq!(json!(access_token_of(&new_client_no_sink(&cfg))), token);
     shared_refresh(&emu, &store, &mut a, &mut b);
+    // Each saw two new tokens (its refresh or the other's), nothing for the token put
+    // back: an instance does not announce the token it already holds.
+    for x in [&mut a, &mut b] {
+        let names = x.call(&json!({"cmd": "event_names"}));
+        let n = names["names"][0].as_array().unwrap().iter().filter(|n| *n == "token:refresh").count();
+        assert_eq!(n, 2, "{names}");
+    }
     a.finish();
     b.finish();
 }

@@ -375,3 +375,25 @@ fn a_deleted_store_file_gets_the_token_back_at_the_next_refresh() {
     assert_eq!(g, g1 + 1);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// A record rewritten with the very token a client holds (an import of the same token,
+/// a store putting back what it lost) is no newer token: a forced refresh still renews.
+#[test]
+fn a_forced_refresh_renews_even_when_its_own_token_was_rewritten() {
+    let emu = emulator();
+    let d = test_dir("rewritten");
+    let store = file_store(&d.join("tokens"));
+    let cfg = store_client_config(&emu, &store, 5000);
+    let a = new_client_no_sink(&cfg);
+    login(&a);
+    let b = new_client_no_sink(&cfg);
+    let token = token_of(&a).unwrap();
+    let (g1, _) = stored(&store, CLIENT_ID).unwrap();
+    a.set_token(&token.to_string()).unwrap();
+    wait_stored(&store, "the rewritten record", |s| s.is_some_and(|(g, _)| *g == g1 + 1));
+    emu.clear_requests();
+    let r = wait_result(&b, b.refresh().unwrap());
+    assert_ok(&r);
+    assert_ne!(r["access_token"], token["access_token"], "the forced refresh returned the old token");
+    assert_eq!(refreshes(&emu), 1);
+}
