@@ -561,7 +561,15 @@ impl RedisStore {
             let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
             let mut cmd = redis::cmd("SET");
             cmd.arg(&self.lock_key).arg(&holder).arg("NX").arg("PX").arg(ttl_ms);
-            let got: Option<String> = self.cmd(left.min(self.timeout), cmd).await?;
+            let got: Option<String> = match self.cmd(left.min(self.timeout), cmd).await {
+                Ok(got) => got,
+                // The wait ran out during this attempt (a short wait, a slow answer): the
+                // lock was not had in time, which is a timeout, not a Redis failure.
+                Err(_) if left < self.timeout && Instant::now() >= deadline => {
+                    return Err(timeout_error(&self.describe, "the store lock was held by another instance", timeout));
+                }
+                Err(e) => return Err(e),
+            };
             if got.is_some() {
                 return Ok(RedisLock {
                     conn: self.conn.clone(),
