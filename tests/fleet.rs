@@ -519,8 +519,22 @@ fn measure_latency_and_traffic_at_rest() {
     // Each INFO is a command (and bytes) of its own: measure what one look costs.
     let mut conn = r.raw();
     let base = redis_stats(&mut conn);
+    let first = redis_stats(&mut conn);
+    let (look_c, look_b) = (first.0 - base.0, first.1 - base.1);
+    // Start-up is over when nothing but our own looks arrives for 300 ms (each new
+    // client re-reads the store once its subscription is confirmed, in the background).
+    let mut last = first;
+    let deadline = Instant::now() + LONG;
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = redis_stats(&mut conn);
+        if now.0 - last.0 == look_c {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the clients never came to rest");
+        last = now;
+    }
     let (c0, b0) = redis_stats(&mut conn);
-    let (look_c, look_b) = (c0 - base.0, b0 - base.1);
     // Observation window for an absence of traffic (there is no event to wait for).
     let window = Duration::from_secs(3);
     std::thread::sleep(window);
