@@ -172,13 +172,26 @@ fn close_stops_a_shared_refresh_started_by_get_valid_token() {
 struct Gate {
     open: Mutex<bool>,
     cv: Condvar,
+    waiting: AtomicUsize,
 }
 
 impl Gate {
     fn wait(&self) {
         let mut open = self.open.lock().unwrap();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.cv.notify_all();
         while !*open {
             open = self.cv.wait(open).unwrap();
+        }
+    }
+
+    /// Until a callback is inside the gate.
+    fn wait_for_a_waiter(&self) {
+        let mut open = self.open.lock().unwrap();
+        let deadline = Instant::now() + LONG;
+        while self.waiting.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "no callback reached the gate");
+            open = self.cv.wait_timeout(open, Duration::from_millis(100)).unwrap().0;
         }
     }
     fn open(&self) {
@@ -265,6 +278,7 @@ fn queued_events_lose_a_superseded_token() {
     // The first event goes into the callback and waits there at the gate; what follows
     // waits in the queue.
     client.set_token(r#"{"access_token":"FIRST","expires_in":3600}"#).unwrap();
+    gate.wait_for_a_waiter();
     let cc = client.client_credentials().unwrap();
     wait_result(&client, cc);
     let logout = client.logout().unwrap();

@@ -35,7 +35,7 @@ pub fn start_device_login(inner: &Arc<Inner>) -> Result<OpId, Error> {
 fn with_device_auth(inner: &Inner, req: Request) -> Request {
     let auth = inner.config.client_auth();
     let req = match &auth {
-        ClientAuth::Basic { client_id, .. } => req.param("client_id", client_id.clone()),
+        ClientAuth::Basic { client_id, .. } => req.param("client_id", client_id.to_string()),
         _ => req,
     };
     req.client_auth(auth)

@@ -117,20 +117,42 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The result JSON of a successful operation: `{"ok":true, ...fields}`.
-fn ok_fields(fields: Map<String, Value>) -> Map<String, Value> {
-    let mut m = Map::with_capacity(fields.len() + 1);
-    m.insert("ok".into(), Value::Bool(true));
-    m.extend(fields);
-    m
+/// Serializes a result — `{"ok":true, ...fields}` for a success, the failure fields as
+/// they are otherwise — straight into one buffer, and wipes the map it came from.
+fn result_text(ok: bool, mut fields: Map<String, Value>) -> ResultText {
+    let mut text = String::with_capacity(64 + fields.len() * 48);
+    if ok {
+        text.push_str("{\"ok\":true");
+        for (k, v) in &fields {
+            text.push(',');
+            // Keys and values are JSON-escaped by serde_json (writing to a String cannot fail).
+            let _ = serde_json::to_writer(string_writer(&mut text), k);
+            text.push(':');
+            let _ = serde_json::to_writer(string_writer(&mut text), v);
+        }
+        text.push('}');
+    } else {
+        let mut v = Value::Object(std::mem::take(&mut fields));
+        text = v.to_string();
+        wipe_value(&mut v);
+    }
+    crate::secret::wipe_map(&mut fields);
+    Arc::new(SecretText::new(text))
 }
 
-/// Serializes a result and wipes the map it came from.
-fn result_text(fields: Map<String, Value>) -> ResultText {
-    let mut v = Value::Object(fields);
-    let text = v.to_string();
-    wipe_value(&mut v);
-    Arc::new(SecretText::new(text))
+/// `io::Write` into a `String` (serde_json only writes UTF-8).
+fn string_writer(s: &mut String) -> impl std::io::Write + '_ {
+    struct W<'a>(&'a mut String);
+    impl std::io::Write for W<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push_str(std::str::from_utf8(buf).map_err(|_| std::io::ErrorKind::InvalidData)?);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    W(s)
 }
 
 impl Inner {
@@ -168,12 +190,12 @@ impl Inner {
         if kind == OpKind::Device {
             self.lock().device_running = false;
         }
-        let (fields, failure) = match res {
-            Ok(m) => (ok_fields(m), None),
-            Err(e) => (e.to_json_fields(), Some(e)),
+        let (ok, fields, failure) = match res {
+            Ok(m) => (true, m, None),
+            Err(e) => (false, e.to_json_fields(), Some(e)),
         };
         let carries_token = fields.contains_key("access_token");
-        let result = result_text(fields);
+        let result = result_text(ok, fields);
         if let Some(e) = failure {
             if kind == OpKind::Device && e.status() == Status::Canceled {
                 self.emit(EventType::PollingCanceled, id, Map::new());
@@ -252,6 +274,16 @@ impl Inner {
             fields.insert("store_error".into(), Value::from(e));
         }
         fields
+    }
+
+    /// Drops the token from inside the refresh in flight (it found the refresh token
+    /// dead, or another instance logged out): like `clear_token`, but the refresh must
+    /// not abort itself — it still has to report why.
+    fn clear_token_from_refresh(&self, st: &mut State) -> Option<Supertoken> {
+        let running = st.refresh.take();
+        let token = self.clear_token(st);
+        st.refresh = running;
+        token
     }
 
     /// Drops the token (with the state locked): no timer, no refresh in flight survives.

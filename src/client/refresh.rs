@@ -167,7 +167,7 @@ impl Inner {
                     // Only if nobody stored another token while this request was out.
                     let same = st.epoch == epoch;
                     if same {
-                        self.clear_token(&mut st);
+                        self.clear_token_from_refresh(&mut st);
                     }
                     same
                 };
