@@ -1,10 +1,14 @@
-//! A real HTTP client (reqwest) playing the browser of a loopback login: it opens the
-//! authorize URL (the emulator answers non-browser clients with the redirect at once),
-//! and follows the redirect to `http://127.0.0.1:PORT/callback` by hand, so each hop can
-//! be checked.
+//! A real HTTP client (hyper, through hyper-util's client) playing the browser of a
+//! loopback login: it opens the authorize URL (the emulator answers non-browser clients
+//! with the redirect at once), and follows the redirect to
+//! `http://127.0.0.1:PORT/callback` by hand, so each hop can be checked.
 #![allow(dead_code)]
 
 use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 
 /// One answer: status, `Location` (if any), `Content-Type` and body.
 #[derive(Debug)]
@@ -19,18 +23,21 @@ pub struct Page {
 pub fn get(url: &str) -> Result<Page, String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let resp = client.get(url).send().await.map_err(|e| format!("{e:?}"))?;
+        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+        let req = http::Request::get(url)
+            .header("accept", "*/*")
+            .header("user-agent", "webex-auth-tests")
+            .body(Empty::new())
+            .map_err(|e| e.to_string())?;
+        let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+            .await
+            .map_err(|_| "no answer within 10 s".to_owned())?
+            .map_err(|e| format!("{e:?}"))?;
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (location, content_type) = (header("location"), header("content-type"));
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| format!("{e:?}"))?;
-        Ok(Page { status, location, content_type, body })
+        let body = resp.into_body().collect().await.map_err(|e| format!("{e:?}"))?.to_bytes();
+        Ok(Page { status, location, content_type, body: String::from_utf8_lossy(&body).into_owned() })
     })
 }
 
