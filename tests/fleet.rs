@@ -322,7 +322,6 @@ fn a_login_while_redis_is_down_keeps_the_token_says_store_error_and_is_written_l
 }
 
 #[test]
-#[ignore = "needs store_error in refresh results: /work/notes/fleet-requests.md, item 1"]
 fn a_refresh_whose_write_fails_says_store_error() {
     let emu = emulator();
     let mut r = RedisServer::start();

@@ -224,7 +224,7 @@ impl Inner {
         mut old: Supertoken,
         mut guest: bool,
         mut epoch: u64,
-    ) -> Result<Supertoken, Error> {
+    ) -> Result<(Supertoken, Option<String>), Error> {
         // A holder that died (or stalled) keeps a Redis lock until its TTL: wait that
         // long too, so one dead instance costs the others time, not an error.
         let wait = self.config.timeout + p.store.lock_ttl().unwrap_or_default();
@@ -240,7 +240,7 @@ impl Inner {
                     .snapshot()
                     .ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token to refresh"))?;
                 if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
-                    return Ok(t);
+                    return Ok((t, None));
                 }
                 (old, guest, epoch) = (t, g, e);
             }
@@ -256,7 +256,7 @@ impl Inner {
                     if !same_token(&t, g, &old, guest) {
                         self.adopt(epoch, t.clone(), g, origin).ok_or_else(super::refresh::superseded)?;
                         if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
-                            return Ok(t);
+                            return Ok((t, None));
                         }
                         // The adopted token needs a refresh as well: go on from it.
                         epoch = self.lock().epoch;
@@ -280,8 +280,9 @@ impl Inner {
                 Ok(t) => Some(record_of(t, guest, self.now())),
                 // A refused refresh token is dead for every instance: store the logout.
                 Err(e) if super::refresh::dead_refresh_token(e).is_some() => None,
-                Err(_) => return new,
+                Err(_) => return new.map(|t| (t, None)),
             };
+            let mut store_error = None;
             match p.store.save(expected, record.as_ref().map(|r| r.as_slice())).await {
                 Ok(g) => {
                     p.known.store(g, Ordering::SeqCst);
@@ -302,11 +303,11 @@ impl Inner {
                                 p.known.store(next, Ordering::SeqCst);
                                 p.dirty.store(false, Ordering::SeqCst);
                             }
-                            return new;
+                            return new.map(|t| (t, None));
                         }
                         let e = self.lock().epoch;
                         self.adopt(e, t.clone(), g, origin);
-                        return Ok(t);
+                        return Ok((t, None));
                     }
                     // The store lost what it held (see `restore_lost`): this answer is
                     // the newest there is; put it back.
@@ -324,10 +325,12 @@ impl Inner {
                     if new.is_ok() {
                         self.retry_write_later();
                     }
-                    let _ = e;
+                    // The token is kept (and the write retried); the result says why the
+                    // store does not have it yet.
+                    store_error = Some(e.message().to_owned());
                 }
             }
-            new
+            new.map(|t| (t, store_error))
         }
         .await;
         let _ = lock.release().await;

@@ -103,8 +103,12 @@ impl Inner {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let inner = Arc::clone(self);
         let spawned = self.tasks.spawn(async move {
-            let r = inner.refresh_once(origin).await.map(|token| {
-                let text = super::result_text(true, token.to_json_fields(inner.now()));
+            let r = inner.refresh_once(origin).await.map(|(token, store_error)| {
+                let mut fields = token.to_json_fields(inner.now());
+                if let Some(e) = store_error {
+                    fields.insert("store_error".into(), Value::from(e));
+                }
+                let text = super::result_text(true, fields);
                 Arc::new(Refreshed { token, text })
             });
             {
@@ -130,14 +134,15 @@ impl Inner {
         fut
     }
 
-    async fn refresh_once(self: &Arc<Self>, origin: OpId) -> Result<Supertoken, Error> {
+    /// The new token, and the store's complaint when it could not be written there.
+    async fn refresh_once(self: &Arc<Self>, origin: OpId) -> Result<(Supertoken, Option<String>), Error> {
         let Some((old, guest_session, epoch)) = self.snapshot() else {
             return Err(Error::new(Status::NotAuthorized, "the client has no token to refresh"));
         };
         match &self.persist {
             // One refresh across every process and machine sharing the store.
             Some(p) => self.refresh_through_store(p, origin, old, guest_session, epoch).await,
-            None => self.refresh_with_server(origin, &old, guest_session, epoch).await,
+            None => self.refresh_with_server(origin, &old, guest_session, epoch).await.map(|t| (t, None)),
         }
     }
 
@@ -345,9 +350,14 @@ pub fn start_token_rejected(inner: &Arc<Inner>, access_token: &str) -> Result<Op
     }
     let rejected = Secret::new(access_token);
     inner.spawn_op(OpKind::TokenRejected, move |inner, op| async move {
-        // Another caller (or process) may have replaced it already: then nothing to do.
-        let t = inner.refresh_unless_changed(op, &rejected).await?;
-        Ok(t.to_json_fields(inner.now()))
+        let (tok, _, _) =
+            inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
+        // Another caller (or process) replaced it already: nothing to refresh.
+        if tok.access_token != rejected {
+            return Ok(tok.to_json_fields(inner.now()).into());
+        }
+        let r = inner.shared_refresh(op).await?;
+        Ok(OpOutput::Text { text: Arc::clone(&r.text), carries_token: true })
     })
 }
 
