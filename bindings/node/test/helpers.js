@@ -182,6 +182,15 @@ const SERVICE_APP = { client_id: 'service-app', client_secret: 'service-app-secr
 /** The end marker of a closed client: resolves once every event queued before close() reached JS. */
 const DRAINED = Symbol.for('webex-auth.drained');
 
+/** `client[DRAINED]`, bounded: rejects if the marker does not come within `ms`. */
+function drained(client, ms = 10000) {
+  let timer;
+  const bound = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no end marker within ${ms} ms of close()`)), ms);
+  });
+  return Promise.race([client[DRAINED], bound]).finally(() => clearTimeout(timer));
+}
+
 /** Resolves with the arguments of the next `name` event. */
 function once(emitter, name) {
   return new Promise((resolve) => emitter.once(name, resolve));
@@ -197,7 +206,7 @@ module.exports = {
   header,
   once,
   SERVICE_APP,
-  DRAINED,
+  drained,
   ROOT,
   EMULATOR,
 };

@@ -9,7 +9,7 @@ const path = require('node:path');
 
 const wxa = require('..');
 const { Client } = wxa;
-const { useEmulator, codeLogin, DRAINED } = require('./helpers');
+const { useEmulator, codeLogin, drained } = require('./helpers');
 
 const PKG = path.resolve(__dirname, '..');
 
@@ -57,7 +57,7 @@ test('close with operations in flight: all reject CanceledError, no event after 
   // Every payload the engine queued before close() returned (the canceled operations'
   // `done`s, the device login's pollingCanceled) has reached JS once the addon's end
   // marker has: they were all dropped.
-  await client[DRAINED];
+  await drained(client);
   assert.deepEqual(
     seen.filter((e) => e.afterClose),
     [],
@@ -108,23 +108,23 @@ test('close from inside an event listener does not deadlock and stops further ev
   // The operation had finished in the engine (its done was queued) but JS had not seen
   // it: the Promise rejects as canceled-by-close and no done event is emitted.
   await assert.rejects(p, wxa.CanceledError);
-  await client[DRAINED];
+  await drained(client);
   assert.deepEqual(after, []);
 });
 
 test('1,000 clients opened and closed: flat memory', async (t) => {
   const gc = global.gc;
   const round = async (n) => {
-    const drained = [];
+    const closing = [];
     for (let i = 0; i < n; i++) {
       const c = new Client(emu.config());
       c.on('token:refresh', () => {});
       c.initiateLogin({ state: { i } });
       c.setToken({ access_token: `token-${i}`, expires_in: 3600, refresh_token: `r-${i}` });
       c.close();
-      drained.push(c[DRAINED]);
+      closing.push(drained(c));
     }
-    await Promise.all(drained); // every queued thread-safe call has been delivered
+    await Promise.all(closing); // every queued thread-safe call has been delivered
     gc();
   };
   await round(1000); // warm-up: runtime threads, allocator arenas, JIT, V8 heap sizing
