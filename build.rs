@@ -95,7 +95,7 @@ fn main() {
          #define WXA_VERSION_MAJOR {major}\n#define WXA_VERSION_MINOR {minor}\n#define WXA_VERSION_PATCH {patch}\n\
          #define WXA_VERSION_STRING \"{version}\"\n\
          /* The ABI this header describes: wxa_init passes it to wxa_init_abi, which refuses a\n   \
-         library of another ABI. Equal to the major version (CHANGELOG.md: ABI policy). */\n\
+         library of another ABI. Equal to the major version (docs/C-API.md, \"ABI policy\"). */\n\
          #define WXA_ABI_VERSION {major}\n{}",
         code_defines(&format!("{crate_dir}/src/codes.rs"))
     ));
@@ -103,7 +103,7 @@ fn main() {
         "/* wxa_init as C and C++ hosts call it: passes the ABI version this header describes, so a\n   \
          library of another ABI refuses with WXA_ERR_INVALID_ARGUMENT instead of undefined behaviour\n   \
          (zlib's deflateInit does the same). The exported wxa_init symbol does no check; it is for\n   \
-         hosts that bind by name (ctypes, napi) and check wxa_abi_version() themselves. */\n\
+         hosts that bind by name (ctypes, dlsym) and check wxa_abi_version() themselves. */\n\
          #define wxa_init(config_json, on_event, user_data, out_client) \\\n    \
          wxa_init_abi(WXA_ABI_VERSION, (config_json), (on_event), (user_data), (out_client))\n\n\
          #endif /* WEBEX_AUTH_H */"

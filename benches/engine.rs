@@ -1,7 +1,9 @@
 //! Engine overhead, as ratios against a comparison run in the same process:
 //! - `initiate_login` through the C ABI (target: under 10 µs);
-//! - a code exchange through the engine (op + wait) next to a raw reqwest POST of the
+//! - a code exchange through the engine (op + wait) next to a raw hyper POST of the
 //!   same form to the same in-process emulator endpoint (target: within 1.10x).
+//!
+//! The side-by-side against libcurl and OpenSSL is scripts/bench.sh (BENCHMARKS.md).
 //!
 //! Both exchange routines get a fresh code from the emulator in untimed setup.
 
@@ -22,28 +24,52 @@ fn config(emu: &Emulator) -> String {
     )
 }
 
+type Http = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+fn http_client() -> Http {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new())
+}
+
+fn request(method: &str, url: &str, body: &str) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut r = http::Request::new(http_body_util::Full::new(bytes::Bytes::from(body.to_owned())));
+    *r.method_mut() = method.parse().unwrap();
+    *r.uri_mut() = url.parse().unwrap();
+    r
+}
+
 /// A fresh authorization code, as the browser would bring it back (no PKCE).
-async fn new_code(http: &reqwest::Client, emu: &Emulator) -> String {
+async fn new_code(http: &Http, emu: &Emulator) -> String {
     let url = format!(
         "{}/authorize?response_type=code&client_id=test-client&redirect_uri={REDIRECT}&scope=spark:all&state=x",
         emu.api_url()
     );
-    let resp = http.get(url).send().await.expect("authorize");
+    let resp = http.request(request("GET", &url, "")).await.expect("authorize");
     let loc = resp.headers()["location"].to_str().unwrap().to_owned();
     let u = url::Url::parse(&loc).unwrap();
     u.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
 }
 
-/// The code exchange as a plain reqwest POST: the baseline the engine is measured against.
-async fn raw_exchange(http: &reqwest::Client, token_url: &str, code: &str) -> bool {
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT),
-        ("self_contained_token", "true"),
-    ];
-    let resp = http.post(token_url).basic_auth("test-client", Some("test-secret")).form(&form).send().await.unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+/// The code exchange as a plain hyper POST: the baseline the engine is measured against.
+async fn raw_exchange(http: &Http, token_url: &str, code: &str) -> bool {
+    use base64::Engine as _;
+    use http_body_util::BodyExt as _;
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("self_contained_token", "true")
+        .finish();
+    let mut req = request("POST", token_url, &form);
+    let basic = base64::engine::general_purpose::STANDARD.encode("test-client:test-secret");
+    req.headers_mut().insert("authorization", format!("Basic {basic}").parse().unwrap());
+    req.headers_mut().insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+    let resp = http.request(req).await.unwrap();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     v["access_token"].is_string()
 }
 
@@ -63,12 +89,12 @@ fn bench(c: &mut Criterion) {
     });
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = rt.block_on(async { http_client() });
     let token_url = format!("{}/access_token", emu.api_url());
     let mut group = c.benchmark_group("code exchange");
     group.measurement_time(Duration::from_secs(8));
 
-    group.bench_function("raw reqwest POST", |b| {
+    group.bench_function("raw hyper POST", |b| {
         b.iter_batched(
             || rt.block_on(new_code(&http, &emu)),
             |code| {
@@ -82,9 +108,8 @@ fn bench(c: &mut Criterion) {
     // as any asynchronous C API must: separates the thread handoff from engine overhead.
     // As many workers as the engine's runtime (one by default).
     let mt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let http_mt =
-        mt.block_on(async { reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap() });
-    group.bench_function("raw reqwest POST on a runtime + wait", |b| {
+    let http_mt = mt.block_on(async { http_client() });
+    group.bench_function("raw hyper POST on a runtime + wait", |b| {
         b.iter_batched(
             || rt.block_on(new_code(&http, &emu)),
             |code| {

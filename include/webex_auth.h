@@ -10,7 +10,9 @@
  *   one WXA_EVENT_DONE event (payload = result JSON) and its result is also available
  *   through wxa_wait. Events arrive on library threads, in order, one at a time per
  *   client; a callback may call the library, except wxa_wait on its own client.
- * - All functions are thread-safe for a given client; only wxa_wait and wxa_free block.
+ * - All functions are thread-safe for a given client; only wxa_wait and wxa_free block
+ *   (and, with a token store, wxa_init; with a Redis store, wxa_initiate_login and
+ *   wxa_handle_redirect: one round trip to the store each, bounded by timeout_ms).
  * - Payload fields: docs/PAYLOADS.md.
  * - Include it as is: wxa_init is a macro over wxa_init_abi (the ABI handshake). */
 #ifndef WEBEX_AUTH_H
@@ -22,10 +24,10 @@
 #define WXA_VERSION_PATCH 0
 #define WXA_VERSION_STRING "1.0.0"
 /* The ABI this header describes: wxa_init passes it to wxa_init_abi, which refuses a
-   library of another ABI. Equal to the major version (CHANGELOG.md: ABI policy). */
+   library of another ABI. Equal to the major version (docs/C-API.md, "ABI policy"). */
 #define WXA_ABI_VERSION 1
 
-/* The outcome of a call or an operation (C-API.md "Status codes"). */
+/* The outcome of a call or an operation (docs/C-API.md "Status codes"). */
 #define WXA_OK 0 /* success */
 #define WXA_PENDING 1 /* wxa_wait timed out; the operation still runs */
 #define WXA_ERR_INVALID_ARGUMENT 2 /* NULL pointer, bad UTF-8, malformed or invalid JSON/config */
@@ -35,14 +37,14 @@
 #define WXA_ERR_NETWORK 6 /* connection, TLS or I/O failure (also an unreachable token store) */
 #define WXA_ERR_TIMEOUT 7 /* request or operation timed out */
 #define WXA_ERR_RATE_LIMITED 8 /* 429 still answered after the retries allowed */
-#define WXA_ERR_EXPIRED 9 /* device code or token expired */
+#define WXA_ERR_EXPIRED 9 /* the device code expired before the user approved it */
 #define WXA_ERR_CANCELED 10 /* canceled by wxa_cancel, wxa_free, or superseded (logout, wxa_set_token) */
 #define WXA_ERR_NOT_AUTHORIZED 11 /* no token, or no way to get one (no refresh token) */
 #define WXA_ERR_UNKNOWN_OPERATION 12 /* no such operation id on this client */
 #define WXA_ERR_INTERNAL 13 /* a bug: a caught panic or broken invariant */
 #define WXA_ERR_ID_TOKEN 14 /* the id_token of a Login with Webex (OIDC) failed validation; no token was stored */
 
-/* What an event reports (C-API.md "Operations and events"); its name is the payload's `type`, as the Webex SDK names its events. */
+/* What an event reports (docs/C-API.md "Operations and events"); its name is the payload's `type`, as the Webex SDK names its events. */
 #define WXA_EVENT_DONE 1 /* an operation ended (success or failure); payload: its result */
 #define WXA_EVENT_TOKEN_REFRESH 2 /* the client's token changed (exchange, refresh, JWT, device, import) */
 #define WXA_EVENT_UNAUTHORIZED 3 /* the token is invalid or expired and cannot be refreshed */
@@ -111,7 +113,7 @@ wxa_status wxa_init_abi(uint32_t abi_version,
                         wxa_client **out_client);
 
 /*
- `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, napi) and
+ `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, dlsym) and
  check `wxa_abi_version()` when they load the library. C and C++ hosts never call this
  symbol: the header's `wxa_init` is a macro over `wxa_init_abi`.
  */
@@ -132,7 +134,9 @@ void wxa_free(wxa_client *client);
 /*
  Starts an Authorization Code login: returns the authorize URL (PKCE S256, CSRF-bound
  state) in `*out_url` (free with `wxa_string_free`). `options_json` may be NULL or
- `{"email","state","scope","prompt","login_hint"}`. No network.
+ `{"email","state","scope","prompt","login_hint"}`; a scope with `openid` adds a nonce
+ (Login with Webex). No HTTP request (with a Redis token store: one round trip to
+ Redis, where the pending login is kept for the whole fleet).
  */
 wxa_status wxa_initiate_login(wxa_client *client, const char *options_json, char **out_url);
 
@@ -231,7 +235,8 @@ wxa_status wxa_qr_code(const char *text, const char *format, char **out_qr);
 wxa_status wxa_create_jwt(const char *options_json, char **out_jwt);
 
 /*
- Trades a guest JWT for an access token (`token:refresh` on success).
+ Trades a guest JWT for an access token (`token:refresh` on success). Refused on
+ FedRAMP (`WXA_ERR_INVALID_ARGUMENT`): Webex for Government has no guests.
  */
 wxa_status wxa_login_with_jwt(wxa_client *client, const char *jwt, wxa_op *out_op);
 
@@ -322,7 +327,7 @@ wxa_status wxa_whoami(wxa_client *client, wxa_op *out_op);
 /* wxa_init as C and C++ hosts call it: passes the ABI version this header describes, so a
    library of another ABI refuses with WXA_ERR_INVALID_ARGUMENT instead of undefined behaviour
    (zlib's deflateInit does the same). The exported wxa_init symbol does no check; it is for
-   hosts that bind by name (ctypes, napi) and check wxa_abi_version() themselves. */
+   hosts that bind by name (ctypes, dlsym) and check wxa_abi_version() themselves. */
 #define wxa_init(config_json, on_event, user_data, out_client) \
     wxa_init_abi(WXA_ABI_VERSION, (config_json), (on_event), (user_data), (out_client))
 

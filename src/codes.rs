@@ -75,7 +75,7 @@ macro_rules! codes {
 }
 
 codes! {
-    /// The outcome of a call or an operation (C-API.md "Status codes").
+    /// The outcome of a call or an operation (docs/C-API.md "Status codes").
     pub enum Status in status_consts {
         /// success
         #[c(WXA_OK)] Ok = 0,
@@ -95,7 +95,7 @@ codes! {
         #[c(WXA_ERR_TIMEOUT)] Timeout = 7,
         /// 429 still answered after the retries allowed
         #[c(WXA_ERR_RATE_LIMITED)] RateLimited = 8,
-        /// device code or token expired
+        /// the device code expired before the user approved it
         #[c(WXA_ERR_EXPIRED)] Expired = 9,
         /// canceled by wxa_cancel, wxa_free, or superseded (logout, wxa_set_token)
         #[c(WXA_ERR_CANCELED)] Canceled = 10,
@@ -111,7 +111,7 @@ codes! {
 }
 
 codes! {
-    /// What an event reports (C-API.md "Operations and events"); its name is the payload's
+    /// What an event reports (docs/C-API.md "Operations and events"); its name is the payload's
     /// `type`, as the Webex SDK names its events.
     pub enum EventType in event_consts {
         /// an operation ended (success or failure); payload: its result

@@ -61,7 +61,7 @@ impl Error {
         self.server.error.as_deref()
     }
 
-    /// The failure fields of a result or event payload (PAYLOADS.md).
+    /// The failure fields of a result or event payload (docs/PAYLOADS.md).
     pub fn to_json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::Value;
         let mut m = serde_json::Map::new();

@@ -46,8 +46,7 @@ const fn parse_u32(s: &str) -> u32 {
 
 /// Creates a guest-issuer JWT (HS256) from `wxa_create_jwt` options. No network.
 pub fn create_jwt(options_json: &str) -> Result<String, Error> {
-    let (identity, expires_in) = protocol::jwt::parse_options(options_json)?;
     let now_s =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    identity.sign(now_s, expires_in, &uuid::Uuid::new_v4().to_string())
+    protocol::jwt::create(options_json, now_s, || uuid::Uuid::new_v4().to_string())
 }

@@ -94,7 +94,7 @@ fn a_jwt_signed_with_a_wrong_secret_is_rejected() {
     let op = client.login_with_jwt(&jwt).unwrap();
     let r = wait_result(&client, op);
     // The emulator answers 401 in Webex's shape ({"message": a sentence, "trackingId"}):
-    // no OAuth `error` code, so by C-API.md this is an unexpected HTTP status.
+    // no OAuth `error` code, so by docs/C-API.md this is an unexpected HTTP status.
     assert_failed(&r, "WXA_ERR_HTTP");
     assert_eq!(r["http_status"], 401);
     assert!(r["tracking_id"].as_str().is_some_and(|t| t.starts_with("EMU_")), "{r}");

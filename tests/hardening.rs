@@ -172,13 +172,26 @@ fn close_stops_a_shared_refresh_started_by_get_valid_token() {
 struct Gate {
     open: Mutex<bool>,
     cv: Condvar,
+    waiting: AtomicUsize,
 }
 
 impl Gate {
     fn wait(&self) {
         let mut open = self.open.lock().unwrap();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.cv.notify_all();
         while !*open {
             open = self.cv.wait(open).unwrap();
+        }
+    }
+
+    /// Until a callback is inside the gate.
+    fn wait_for_a_waiter(&self) {
+        let mut open = self.open.lock().unwrap();
+        let deadline = Instant::now() + LONG;
+        while self.waiting.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "no callback reached the gate");
+            open = self.cv.wait_timeout(open, Duration::from_millis(100)).unwrap().0;
         }
     }
     fn open(&self) {
@@ -265,6 +278,7 @@ fn queued_events_lose_a_superseded_token() {
     // The first event goes into the callback and waits there at the gate; what follows
     // waits in the queue.
     client.set_token(r#"{"access_token":"FIRST","expires_in":3600}"#).unwrap();
+    gate.wait_for_a_waiter();
     let cc = client.client_credentials().unwrap();
     wait_result(&client, cc);
     let logout = client.logout().unwrap();
@@ -423,4 +437,37 @@ fn pending_logins_default_to_1024_and_the_cap_is_configurable() {
     assert_eq!(e.status(), Status::StateMismatch, "the oldest login was evicted");
     let (op, _) = small.handle_redirect(&browser_authorize(&kept)).unwrap();
     assert_ok(&wait_result(&small, op));
+}
+
+fn process_threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn threads_do_not_grow_with_clients_or_events() {
+    let emu = emulator();
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let before = process_threads();
+    let clients: Vec<Client> = (0..10_000)
+        .map(|i| {
+            let delivered = delivered.clone();
+            let sink: EventSink = Arc::new(move |_, _, _| {
+                delivered.fetch_add(1, Ordering::SeqCst);
+            });
+            let c = Client::new(&confidential(&emu).to_string(), Some(sink)).unwrap();
+            c.set_token(&json!({"access_token": format!("T{i}"), "expires_in": 3600}).to_string()).unwrap();
+            c
+        })
+        .collect();
+    let t0 = Instant::now();
+    while delivered.load(Ordering::SeqCst) < 10_000 {
+        assert!(t0.elapsed() < LONG, "{} events delivered", delivered.load(Ordering::SeqCst));
+        std::thread::yield_now();
+    }
+    let grown = process_threads().saturating_sub(before);
+    // Other tests of this binary run beside this one and start threads of their own; a
+    // thread per client (or per event) would be thousands.
+    assert!(grown < 64, "threads grew by {grown} for 10,000 clients with one event each");
+    drop(clients);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -256,7 +256,8 @@ fn close_with_ops_in_flight_delivers_canceled_dones_then_nothing() {
         assert_eq!(done[0].payload["status"], "WXA_ERR_CANCELED", "op {op}");
     }
     let n = rec.len();
-    std::thread::sleep(Duration::from_millis(2000));
+    // An observation window for an absence: close() returned, so nothing may follow.
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(rec.len(), n, "events after close: {:?}", &rec.summary()[n..]);
     assert!(client.is_closed());
     assert_eq!(client.refresh().unwrap_err().status(), Status::InvalidArgument);
@@ -281,9 +282,11 @@ fn close_from_inside_the_sink() {
     emu.set_delay(Endpoint::Token, Duration::from_millis(800));
     let slow = [client.refresh().unwrap(), client.client_credentials().unwrap()];
     let fast = client.get_valid_token(0).unwrap();
+    // The sink acts first and records last: once the done is recorded, close() has
+    // returned inside the callback — and it returns only after every task has stopped,
+    // so nothing can be delivered any more.
     let done = rec.done(fast);
     assert_eq!(done.payload["ok"], true);
-    std::thread::sleep(Duration::from_millis(1300));
     let took = closed_in.lock().unwrap().expect("close ran inside the callback");
     assert!(took < Duration::from_millis(500), "close inside a callback blocked for {took:?}");
     let names = rec.names();
@@ -305,9 +308,12 @@ fn close_wakes_a_thread_blocked_in_wait() {
     let op = client.refresh().unwrap();
     let waiter = {
         let client = client.clone();
-        std::thread::spawn(move || client.wait(op, None).map_err(|e| e.status()))
+        std::thread::Builder::new()
+            .name("rust-waiter".into())
+            .spawn(move || client.wait(op, None).map_err(|e| e.status()))
+            .unwrap()
     };
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until_thread_sleeps("rust-waiter");
     let t0 = Instant::now();
     client.close();
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
@@ -347,13 +353,16 @@ fn wxa_free_wakes_a_thread_blocked_in_wxa_wait() {
     let mut op: wxa_op = 0;
     assert_eq!(wxa_refresh(c, &mut op), WXA_OK);
     let p = SendPtr(c);
-    let waiter = std::thread::spawn(move || {
-        let p = p;
-        let mut out: *mut c_char = std::ptr::null_mut();
-        let st = wxa_wait(p.0, op, u32::MAX, &mut out);
-        (st, out.is_null(), last_error())
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    let waiter = std::thread::Builder::new()
+        .name("c-waiter".into())
+        .spawn(move || {
+            let p = p;
+            let mut out: *mut c_char = std::ptr::null_mut();
+            let st = wxa_wait(p.0, op, u32::MAX, &mut out);
+            (st, out.is_null(), last_error())
+        })
+        .unwrap();
+    wait_until_thread_sleeps("c-waiter");
     let t0 = Instant::now();
     wxa_free(c);
     assert!(t0.elapsed() < Duration::from_secs(2));
@@ -370,8 +379,12 @@ fn without_a_sink_results_stay_until_read() {
     for i in 1..=n {
         assert_eq!(client.get_valid_token(0).unwrap(), i);
     }
-    // Let every operation end before reading any of them.
-    std::thread::sleep(Duration::from_millis(300));
+    // Every operation ends before any of them is read.
+    let t0 = Instant::now();
+    while client.running_operations() > 0 {
+        assert!(t0.elapsed() < LONG, "operations still running");
+        std::thread::yield_now();
+    }
     for op in 1..=n {
         let r = client.wait(op, Some(LONG)).unwrap_or_else(|e| panic!("op {op} lost before being read: {e}"));
         assert!(r.is_some(), "op {op} still pending");
@@ -523,6 +536,7 @@ fn c_abi_status_names_and_version() {
 struct CCtx {
     client: AtomicPtr<wxa_client>,
     events: Mutex<Vec<(i32, u64, String)>>,
+    recorded: Condvar,
     wait_status: AtomicI32,
     free_on_done: AtomicBool,
     freed: AtomicBool,
@@ -549,6 +563,7 @@ unsafe extern "C" fn c_callback(ud: *mut c_void, ty: wxa_event_type, op: wxa_op,
         }
     }
     ctx.events.lock().unwrap().push((ty, op, payload));
+    ctx.recorded.notify_all();
 }
 
 fn c_events(ctx: &CCtx) -> Vec<(i32, u64, String)> {
@@ -556,10 +571,12 @@ fn c_events(ctx: &CCtx) -> Vec<(i32, u64, String)> {
 }
 
 fn wait_c_done(ctx: &CCtx, op: wxa_op) {
-    let t0 = Instant::now();
-    while !c_events(ctx).iter().any(|(t, o, _)| *t == WXA_EVENT_DONE && *o == op) {
-        assert!(t0.elapsed() < LONG, "no done for op {op}");
-        std::thread::sleep(Duration::from_millis(5));
+    let deadline = Instant::now() + LONG;
+    let mut events = ctx.events.lock().unwrap();
+    while !events.iter().any(|(t, o, _)| *t == WXA_EVENT_DONE && *o == op) {
+        let now = Instant::now();
+        assert!(now < deadline, "no done for op {op}");
+        events = ctx.recorded.wait_timeout(events, deadline - now).unwrap().0;
     }
 }
 
@@ -612,9 +629,10 @@ fn c_abi_wxa_free_from_inside_the_callback() {
     assert_eq!(wxa_refresh(c, &mut slow), WXA_OK);
     let mut fast: wxa_op = 0;
     assert_eq!(wxa_get_valid_token(c, 0, &mut fast), WXA_OK);
-    // From here the callback frees the client: this thread must not touch it again.
+    // From here the callback frees the client: this thread must not touch it again. The
+    // callback acts first and records last, and wxa_free returns (inside it) only after
+    // every task of the client stopped: once the done is recorded, nothing can follow.
     wait_c_done(&ctx, fast);
-    std::thread::sleep(Duration::from_millis(1200));
     assert!(ctx.freed.load(Ordering::SeqCst));
     let events = c_events(&ctx);
     let last = events.last().unwrap();

@@ -512,7 +512,7 @@ fn both_server_error_shapes_are_mapped() {
         )],
     );
     let r = refresh_result(&client);
-    // No OAuth `error` code in a Webex sentence: an unexpected HTTP status (C-API.md).
+    // No OAuth `error` code in a Webex sentence: an unexpected HTTP status (docs/C-API.md).
     assert_failed(&r, "WXA_ERR_HTTP");
     assert!(r.get("error").is_none(), "{r}");
     assert_eq!(r["http_status"], 401);

@@ -9,7 +9,7 @@
 //! `/fedramp`) FedRAMP's, on loopback. A test scripts answers, adds delays, approves
 //! device codes, moves the clock, rotates keys and inspects what it received: from Rust
 //! through [`Emulator`], from other languages through the `/_emulator/*` endpoints.
-
+#![forbid(unsafe_code)]
 // Handlers answer `Result<Response, Response>`: the error is the client's whole HTTP
 // answer, built once per request on a test server, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]

@@ -2,6 +2,7 @@
 //!
 //! Prints `listening http://HOST:PORT` once bound (with `--print-sdk-config`, the Webex
 //! JS SDK snippet after it), then serves until killed.
+#![forbid(unsafe_code)]
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -1,4 +1,4 @@
-//! Client configuration: the JSON keys of PROTOCOL.md, validated once at `wxa_init`.
+//! Client configuration: the JSON keys of docs/PROTOCOL.md, validated once at `wxa_init`.
 //! Unknown keys are refused by name; `http://` only for loopback hosts.
 
 use std::time::Duration;
@@ -154,6 +154,8 @@ pub struct Config {
     pub store: Option<crate::store::StoreConfig>,
     /// The connection pools for this client's proxy and CA settings (shared).
     pub http: Arc<Http>,
+    /// How requests authenticate the client (the Basic header computed once).
+    pub auth: ClientAuth,
     pub issuer: Option<String>,
     /// Set when the app gave a guest issuer and secret: the engine re-signs by itself.
     pub guest: Option<GuestIdentity>,
@@ -267,7 +269,15 @@ impl Config {
         let guest_secret = raw.guest_secret.take().map(zeroize::Zeroizing::new);
         let guest = match (&raw.guest_issuer, &guest_secret) {
             (Some(i), Some(s)) => Some(
-                GuestIdentity::new(i, s, raw.guest_subject.clone(), raw.guest_display_name.clone()).map_err(|e| {
+                // One guest for the client's life: without a configured subject, every
+                // re-signed JWT would otherwise name a new random guest.
+                {
+                    let uuid = uuid::Uuid::new_v4();
+                    let subject = raw.guest_subject.clone().unwrap_or_else(|| format!("guest-user-{uuid}"));
+                    let name = raw.guest_display_name.clone().unwrap_or_else(|| format!("Guest User - {uuid}"));
+                    GuestIdentity::new(i, s, Some(subject), Some(name))
+                }
+                .map_err(|e| {
                     let m = e.message().replace("`secret`", "`guest_secret`").replace("`issuer`", "`guest_issuer`");
                     Error::invalid(format!("config {m}"))
                 })?,
@@ -297,9 +307,17 @@ impl Config {
             extra_roots_pem: read_ca_file(raw.ca_file.as_deref())?,
         })?;
         let scope = raw.scope.unwrap_or_else(|| "spark:all".into());
+        let client_secret = raw.client_secret.filter(|s| !s.is_empty()).map(Secret::new);
+        let auth = match (&client_secret, auth_in_body) {
+            (None, _) => ClientAuth::Public { client_id: raw.client_id.as_str().into() },
+            (Some(s), false) => ClientAuth::basic(&raw.client_id, s),
+            (Some(s), true) => {
+                ClientAuth::Body { client_id: raw.client_id.as_str().into(), secret: Arc::new(s.clone()) }
+            }
+        };
         Ok(Config {
             client_id: raw.client_id,
-            client_secret: raw.client_secret.filter(|s| !s.is_empty()).map(Secret::new),
+            client_secret,
             redirect_uri: raw.redirect_uri,
             scope,
             endpoints,
@@ -316,19 +334,16 @@ impl Config {
                 * 1000,
             store,
             http,
+            auth,
             issuer: raw.issuer,
             guest,
             guest_expires_in_s,
         })
     }
 
-    /// Client authentication at the token endpoint, per `client_auth`.
+    /// Client authentication at the token endpoint, per `client_auth` (made once).
     pub fn client_auth(&self) -> ClientAuth {
-        match (&self.client_secret, self.auth_in_body) {
-            (None, _) => ClientAuth::Public { client_id: self.client_id.clone() },
-            (Some(s), false) => ClientAuth::Basic { client_id: self.client_id.clone(), secret: s.clone() },
-            (Some(s), true) => ClientAuth::Body { client_id: self.client_id.clone(), secret: s.clone() },
-        }
+        self.auth.clone()
     }
 
     pub fn redirect_uri(&self) -> Result<&str, Error> {

@@ -35,7 +35,7 @@ pub fn start_device_login(inner: &Arc<Inner>) -> Result<OpId, Error> {
 fn with_device_auth(inner: &Inner, req: Request) -> Request {
     let auth = inner.config.client_auth();
     let req = match &auth {
-        ClientAuth::Basic { client_id, .. } => req.param("client_id", client_id.clone()),
+        ClientAuth::Basic { client_id, .. } => req.param("client_id", client_id.to_string()),
         _ => req,
     };
     req.client_auth(auth)
@@ -49,7 +49,7 @@ async fn device_flow(inner: &Arc<Inner>, op: OpId) -> Result<Map<String, Value>,
             return Err(e);
         }
     };
-    // A verification URI the user should not be sent to ends the login (PROTOCOL.md:
+    // A verification URI the user should not be sent to ends the login (docs/PROTOCOL.md:
     // a malformed answer, reported as authorizationFailure); it is never handed on.
     if let Err(e) = device::check_verification_uris(&authz) {
         inner.emit(EventType::AuthorizationFailure, op, e.to_json_fields());

@@ -36,8 +36,8 @@ async fn jwt_login(inner: &Arc<Inner>, jwt: Secret) -> Result<Supertoken, Error>
 /// Renews a guest token (the refresh path of a guest session) that belongs to `epoch`.
 pub(super) async fn renew(inner: &Arc<Inner>, origin: OpId, epoch: u64) -> Result<Supertoken, Error> {
     if let Some(identity) = &inner.config.guest {
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let jwt = identity.sign(clock::now_ms() / 1000, inner.config.guest_expires_in_s, &uuid)?;
+        let jwt = identity
+            .sign(clock::now_ms() / 1000, inner.config.guest_expires_in_s, || uuid::Uuid::new_v4().to_string())?;
         let t = jwt_login(inner, Secret::new(jwt)).await?;
         return match inner.store_token_if(Some(epoch), t.clone(), true, origin, true) {
             Some(_) => Ok(t),

@@ -95,7 +95,19 @@ async fn serve(
             continue;
         };
         let csrf = state::parse_redirect_state(r.state.as_deref()).map(|d| d.csrf_token);
-        if let Err(e) = csrf.and_then(|c| login.matches(&c, inner.now())) {
+        // RFC 9207, as for handle_redirect: a redirect from another issuer is refused.
+        let iss_ok = match (&inner.config.issuer, &r.iss) {
+            (Some(expected), Some(iss)) => expected == iss,
+            _ => true,
+        };
+        let checked = csrf.and_then(|c| login.matches(&c, inner.now())).and_then(|()| {
+            if iss_ok {
+                Ok(())
+            } else {
+                Err(Error::new(Status::StateMismatch, "the redirect's `iss` is not the configured issuer"))
+            }
+        });
+        if let Err(e) = checked {
             respond(&mut sock, 400, "Sign-in link not valid", e.message()).await;
             continue;
         }

@@ -254,6 +254,16 @@ impl Inner {
         fields
     }
 
+    /// Drops the token from inside the refresh in flight (it found the refresh token
+    /// dead, or another instance logged out): like `clear_token`, but the refresh must
+    /// not abort itself — it still has to report why.
+    fn clear_token_from_refresh(&self, st: &mut State) -> Option<Supertoken> {
+        let running = st.refresh.take();
+        let token = self.clear_token(st);
+        st.refresh = running;
+        token
+    }
+
     /// Drops the token (with the state locked): no timer, no refresh in flight survives.
     fn clear_token(&self, st: &mut State) -> Option<Supertoken> {
         st.guest_session = false;
@@ -485,6 +495,11 @@ impl Client {
 
     pub fn is_closed(&self) -> bool {
         self.inner.ops.is_closed()
+    }
+
+    /// How many operations of this client have not ended yet (diagnostics and tests).
+    pub fn running_operations(&self) -> usize {
+        self.inner.ops.running()
     }
 }
 

@@ -68,6 +68,10 @@ impl Ops {
         self.lock().closed
     }
 
+    pub fn running(&self) -> usize {
+        self.lock().running.len()
+    }
+
     /// Registers a new running operation.
     pub fn begin(&self) -> Result<(OpId, CancellationToken), Error> {
         let mut t = self.lock();
@@ -83,7 +87,7 @@ impl Ops {
 
     /// Records the result of an operation that ended.
     pub fn finish(&self, id: OpId, result: ResultText, carries_token: bool) {
-        {
+        let wake = {
             let mut t = self.lock();
             t.running.remove(&id);
             t.results.insert(id, Kept { result, read: false, carries_token });
@@ -91,8 +95,12 @@ impl Ops {
                 t.evictable.push_back(id);
                 Self::evict(&mut t);
             }
+            // A Condvar notify is a syscall: only when a thread waits (or close() does).
+            t.waiters > 0 || t.closed
+        };
+        if wake {
+            self.changed.notify_all();
         }
-        self.changed.notify_all();
         self.changed_async.notify_waiters();
     }
 
@@ -203,8 +211,12 @@ impl Ops {
             }
         };
         t.waiters -= 1;
+        // close() waits for the last waiter to leave.
+        let closing = t.closed;
         drop(t);
-        self.changed.notify_all();
+        if closing {
+            self.changed.notify_all();
+        }
         out
     }
 

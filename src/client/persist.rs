@@ -181,11 +181,12 @@ impl Inner {
         self.store_token_if(Some(epoch), t, guest, origin, true).map(|_| ())
     }
 
-    /// Another instance logged out: clear here too and say so (`logout`, op 0).
+    /// Another instance logged out: clear here too and say so (`logout`, op 0). May run
+    /// inside the refresh in flight, which must not abort itself.
     fn adopt_logout(self: &Arc<Self>) {
         let had = {
             let mut st = self.lock();
-            self.clear_token(&mut st).is_some()
+            self.clear_token_from_refresh(&mut st).is_some()
         };
         self.events.supersede_token();
         self.ops.scrub_tokens();

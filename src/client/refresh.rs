@@ -51,13 +51,17 @@ fn unauthorized(message: &str, dead: Option<DeadRefresh>) -> Map<String, Value> 
 
 /// Whether a refused refresh means the refresh token is dead, and why. Webex answers an
 /// expired or revoked refresh token with `invalid_grant`, or with `invalid_request` and
-/// a description that names the refresh token (both shapes seen; PROTOCOL.md).
+/// a description that names the refresh token (both shapes seen; docs/PROTOCOL.md).
 pub(super) fn dead_refresh_token(e: &Error) -> Option<DeadRefresh> {
     let server = e.server();
     let desc = server.error_description.as_deref().unwrap_or("").to_ascii_lowercase();
+    let names_refresh_token = desc.contains("refresh token") || desc.contains("refresh_token");
     let named = match server.error.as_deref() {
         Some("invalid_grant") => true,
-        Some("invalid_request") => desc.contains("refresh token") || desc.contains("refresh_token"),
+        Some("invalid_request") => names_refresh_token,
+        // Webex's own shape ({message, errors, trackingId}) has no OAuth code: a 400 or
+        // 401 that says the refresh token is bad means the same.
+        None => names_refresh_token && matches!(server.http_status, Some(400 | 401)),
         _ => false,
     };
     if !named {
@@ -163,12 +167,13 @@ impl Inner {
                     // Only if nobody stored another token while this request was out.
                     let same = st.epoch == epoch;
                     if same {
-                        self.clear_token(&mut st);
+                        self.clear_token_from_refresh(&mut st);
                     }
                     same
                 };
                 if cleared {
                     self.events.supersede_token();
+                    self.ops.scrub_tokens();
                     self.emit(
                         EventType::Unauthorized,
                         origin,
@@ -253,7 +258,7 @@ async fn proactive(weak: Weak<Inner>, delay: Duration) {
         let Some(inner) = weak.upgrade().filter(|i| !i.tasks.is_cancelled()) else { return };
         let guest_without_identity = {
             let mut st = inner.lock();
-            // The floor counts from the start of each proactive refresh (PROTOCOL.md).
+            // The floor counts from the start of each proactive refresh (docs/PROTOCOL.md).
             st.last_proactive_at = Some(inner.now());
             st.guest_session && inner.config.guest.is_none()
         };

@@ -73,12 +73,12 @@ pub fn run_or<T>(default: T, f: impl FnOnce() -> T) -> T {
 
 /// An out-parameter, checked for NULL before anything else happens.
 pub fn out<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, Error> {
-    // SAFETY: the caller passes NULL or a pointer to writable storage for a T (C-API.md).
+    // SAFETY: the caller passes NULL or a pointer to writable storage for a T (docs/C-API.md).
     unsafe { p.as_mut() }.ok_or_else(|| Error::invalid(format!("`{name}` is NULL")))
 }
 
 /// An optional out-parameter: NULL means "not wanted".
 pub fn opt_out<'a, T>(p: *mut T) -> Option<&'a mut T> {
-    // SAFETY: the caller passes NULL or a pointer to writable storage for a T (C-API.md).
+    // SAFETY: the caller passes NULL or a pointer to writable storage for a T (docs/C-API.md).
     unsafe { p.as_mut() }
 }

@@ -47,7 +47,7 @@ pub extern "C" fn wxa_init_abi(
     })
 }
 
-/// `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, napi) and
+/// `wxa_init_abi` without the ABI check, for hosts that bind by name (ctypes, dlsym) and
 /// check `wxa_abi_version()` when they load the library. C and C++ hosts never call this
 /// symbol: the header's `wxa_init` is a macro over `wxa_init_abi`.
 #[unsafe(no_mangle)]
@@ -71,14 +71,16 @@ pub extern "C" fn wxa_free(client: *mut wxa_client) {
         return;
     }
     boundary::run_or((), || {
-        // SAFETY: a handle from `wxa_init`, freed once (C-API.md).
+        // SAFETY: a handle from `wxa_init`, freed once (docs/C-API.md).
         drop(unsafe { Box::from_raw(client) });
     });
 }
 
 /// Starts an Authorization Code login: returns the authorize URL (PKCE S256, CSRF-bound
 /// state) in `*out_url` (free with `wxa_string_free`). `options_json` may be NULL or
-/// `{"email","state","scope","prompt","login_hint"}`. No network.
+/// `{"email","state","scope","prompt","login_hint"}`; a scope with `openid` adds a nonce
+/// (Login with Webex). No HTTP request (with a Redis token store: one round trip to
+/// Redis, where the pending login is kept for the whole fleet).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_initiate_login(
     client: *mut wxa_client,

@@ -27,7 +27,7 @@ pub struct wxa_client {
 
 /// The host's `user_data`, which the host promises may be used from library threads.
 struct UserData(*mut c_void);
-// SAFETY: C-API.md documents that callbacks run on library threads with this pointer;
+// SAFETY: docs/C-API.md documents that callbacks run on library threads with this pointer;
 // the library only passes it back, never dereferences it.
 unsafe impl Send for UserData {}
 unsafe impl Sync for UserData {}
@@ -58,7 +58,7 @@ pub(super) fn sink(on_event: wxa_event_fn, user_data: *mut c_void) -> Option<Eve
 
 /// Borrows the client behind a handle; NULL is `WXA_ERR_INVALID_ARGUMENT`.
 pub(super) fn client<'a>(c: *mut wxa_client) -> Result<&'a Client, Error> {
-    // SAFETY: the caller passes NULL or a handle from `wxa_init` not yet freed (C-API.md).
+    // SAFETY: the caller passes NULL or a handle from `wxa_init` not yet freed (docs/C-API.md).
     unsafe { c.as_ref() }.map(|h| &h.client).ok_or_else(|| Error::invalid("`client` is NULL"))
 }
 

@@ -19,7 +19,8 @@ pub extern "C" fn wxa_create_jwt(options_json: *const c_char, out_jwt: *mut *mut
     })
 }
 
-/// Trades a guest JWT for an access token (`token:refresh` on success).
+/// Trades a guest JWT for an access token (`token:refresh` on success). Refused on
+/// FedRAMP (`WXA_ERR_INVALID_ARGUMENT`): Webex for Government has no guests.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_login_with_jwt(client: *mut wxa_client, jwt: *const c_char, out_op: *mut wxa_op) -> wxa_status {
     boundary::run(|| {

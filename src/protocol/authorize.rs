@@ -11,7 +11,7 @@ use super::pkce;
 use super::state::{self, PendingLogin};
 use crate::error::Error;
 
-/// `wxa_initiate_login` options (C-API.md).
+/// `wxa_initiate_login` options (docs/C-API.md).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginOptions {

@@ -2,7 +2,7 @@
 //! it), and a wrong key or type reported with the key's name (`client_id: invalid type,
 //! expected a string`) — never with the value, which may be a secret.
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::error::Error;
 
@@ -21,7 +21,7 @@ fn without_value(msg: &str) -> String {
     msg.to_owned()
 }
 
-pub fn from_str<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, Error> {
+pub fn from_str<'de, T: Deserialize<'de>>(what: &str, json: &'de str) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_str(json);
     let fail = |path: String, msg: String| {
         if path.is_empty() || path == "." {

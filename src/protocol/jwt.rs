@@ -2,9 +2,11 @@
 //! and signing. Time and the default subject's UUID come in as arguments.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use zeroize::Zeroizing;
 
 use hmac::{Hmac, Mac};
@@ -19,17 +21,19 @@ const HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 /// Longer than this is almost surely a unit mistake (ms read as s): refused.
 pub const MAX_EXPIRES_IN_S: i64 = 366 * 24 * 3600;
 
-/// `wxa_create_jwt` options. The Webex SDK's spellings are accepted as aliases.
+/// `wxa_create_jwt` options. The Webex SDK's spellings are accepted as aliases. Strings
+/// borrow from the caller's JSON where they can (no copy per token).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JwtOptions {
-    pub issuer: Option<Value>,
-    #[serde(alias = "secretId")]
-    pub secret: Option<Value>,
-    #[serde(alias = "sub")]
-    pub subject: Option<Value>,
-    #[serde(alias = "displayName", alias = "name")]
-    pub display_name: Option<Value>,
+pub struct JwtOptions<'a> {
+    #[serde(borrow)]
+    pub issuer: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "secretId")]
+    pub secret: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "sub")]
+    pub subject: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "displayName", alias = "name")]
+    pub display_name: Option<Cow<'a, str>>,
     #[serde(alias = "expiresIn")]
     pub expires_in: Option<Value>,
 }
@@ -60,6 +64,16 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// The claims as they are signed, borrowed from wherever they come from.
+#[derive(Serialize)]
+struct ClaimsRef<'a> {
+    sub: &'a str,
+    name: &'a str,
+    iss: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
 pub const MIN_HS256_KEY_BYTES: usize = 32;
 
@@ -71,11 +85,13 @@ pub fn decode_secret(secret: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     if s.is_empty() {
         return Err(Error::invalid("`secret` is empty"));
     }
-    let key = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|e| e.decode(s).ok())
+    // The alphabet is told by its characters; padding may be there or not.
+    let lenient = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let alphabet = if s.contains(['-', '_']) { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD };
+    let key = GeneralPurpose::new(alphabet, lenient)
+        .decode(s)
         .map(Zeroizing::new)
-        .ok_or_else(|| Error::invalid("`secret` is not valid base64 (standard or URL-safe alphabet)"))?;
+        .map_err(|_| Error::invalid("`secret` is not valid base64 (standard or URL-safe alphabet)"))?;
     if key.len() < MIN_HS256_KEY_BYTES {
         return Err(Error::invalid(format!(
             "`secret` decodes to {} bytes; an HS256 key needs at least {MIN_HS256_KEY_BYTES} (RFC 7518 §3.2)",
@@ -129,15 +145,6 @@ fn parse_duration_text(text: &str) -> Result<i64, Error> {
     Ok((n * scale).floor() as i64)
 }
 
-fn opt_string(v: &Option<Value>, field: &str) -> Result<Option<String>, Error> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(Error::invalid(format!("`{field}` is empty"))),
-        Some(_) => Err(Error::invalid(format!("`{field}` must be a string"))),
-    }
-}
-
 impl GuestIdentity {
     pub fn new(
         issuer: &str,
@@ -152,63 +159,113 @@ impl GuestIdentity {
     }
 
     /// Signs a guest JWT valid from `now_s` for `expires_in_s`. `uuid` names the guest
-    /// when no subject or display name was given.
-    pub fn sign(&self, now_s: i64, expires_in_s: i64, uuid: &str) -> Result<String, Error> {
-        let claims = Claims {
-            sub: self.subject.clone().unwrap_or_else(|| format!("guest-user-{uuid}")),
-            name: self.display_name.clone().unwrap_or_else(|| format!("Guest User - {uuid}")),
-            iss: self.issuer.clone(),
-            iat: now_s,
-            exp: now_s + expires_in_s,
-        };
-        let payload = serde_json::to_vec(&claims).map_err(|e| Error::internal(format!("JWT claims: {e}")))?;
-        let mut jws = String::with_capacity(64 + payload.len() * 4 / 3 + 44);
-        jws.push_str(HEADER_B64);
-        jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
-        // HMAC accepts keys of any length; the error arm cannot happen but costs nothing.
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret_key).map_err(|_| Error::internal("HMAC key rejected"))?;
-        mac.update(jws.as_bytes());
-        let sig = mac.finalize().into_bytes();
-        jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(sig, &mut jws);
-        Ok(jws)
+    /// when no subject or display name was given (called only then).
+    pub fn sign(&self, now_s: i64, expires_in_s: i64, uuid: impl FnOnce() -> String) -> Result<String, Error> {
+        sign_parts(
+            &self.issuer,
+            &self.secret_key,
+            self.subject.as_deref(),
+            self.display_name.as_deref(),
+            now_s,
+            expires_in_s,
+            uuid,
+        )
     }
 }
 
-/// Parses `wxa_create_jwt` options into an identity and a lifetime.
-pub fn parse_options(json: &str) -> Result<(GuestIdentity, i64), Error> {
-    let mut opts: JwtOptions = super::json::from_str("JWT options", json)?;
-    let r = identity_of(&opts);
-    if let Some(v) = opts.secret.as_mut() {
-        crate::secret::wipe_value(v);
+/// The JWS: the constant header, the claims, HMAC-SHA256 over both with `key`.
+pub fn sign_parts(
+    issuer: &str,
+    key: &[u8],
+    subject: Option<&str>,
+    display_name: Option<&str>,
+    now_s: i64,
+    expires_in_s: i64,
+    uuid: impl FnOnce() -> String,
+) -> Result<String, Error> {
+    let generated = (subject.is_none() || display_name.is_none()).then(uuid).unwrap_or_default();
+    let default_sub;
+    let default_name;
+    let claims = ClaimsRef {
+        sub: match subject {
+            Some(s) => s,
+            None => {
+                default_sub = format!("guest-user-{generated}");
+                &default_sub
+            }
+        },
+        name: match display_name {
+            Some(n) => n,
+            None => {
+                default_name = format!("Guest User - {generated}");
+                &default_name
+            }
+        },
+        iss: issuer,
+        iat: now_s,
+        exp: now_s + expires_in_s,
+    };
+    let payload = serde_json::to_vec(&claims).map_err(|e| Error::internal(format!("JWT claims: {e}")))?;
+    let mut jws = String::with_capacity(HEADER_B64.len() + 2 + payload.len() * 4 / 3 + 4 + 43);
+    jws.push_str(HEADER_B64);
+    jws.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+    // HMAC accepts keys of any length; the error arm cannot happen but costs nothing.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| Error::internal("HMAC key rejected"))?;
+    mac.update(jws.as_bytes());
+    let sig = mac.finalize().into_bytes();
+    jws.push('.');
+    URL_SAFE_NO_PAD.encode_string(sig, &mut jws);
+    Ok(jws)
+}
+
+impl GuestIdentity {}
+
+/// `wxa_create_jwt`: parses the options and signs, borrowing what it can. The fast parse
+/// runs first; only a failed one is parsed again to name the bad field.
+pub fn create(json: &str, now_s: i64, uuid: impl FnOnce() -> String) -> Result<String, Error> {
+    let mut opts: JwtOptions<'_> = match serde_json::from_str(json) {
+        Ok(o) => o,
+        Err(_) => super::json::from_str("JWT options", json)?,
+    };
+    let r = sign_options(&opts, now_s, uuid);
+    if let Some(Cow::Owned(s)) = opts.secret.as_mut() {
+        zeroize::Zeroize::zeroize(s);
     }
     r
 }
 
-fn identity_of(opts: &JwtOptions) -> Result<(GuestIdentity, i64), Error> {
-    let issuer = opt_string(&opts.issuer, "issuer")?.ok_or_else(|| Error::invalid("`issuer` is required"))?;
-    let secret = match &opts.secret {
-        Some(Value::String(s)) => Zeroizing::new(s.clone()),
-        None | Some(Value::Null) => return Err(Error::invalid("`secret` is required")),
-        Some(_) => return Err(Error::invalid("`secret` must be a base64 string")),
-    };
+fn required_str<'o>(v: &'o Option<Cow<'_, str>>, field: &str) -> Result<&'o str, Error> {
+    match v.as_deref() {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        Some(_) => Err(Error::invalid(format!("`{field}` is empty"))),
+        None => Err(Error::invalid(format!("`{field}` is required"))),
+    }
+}
+
+fn optional_str<'o>(v: &'o Option<Cow<'_, str>>, field: &str) -> Result<Option<&'o str>, Error> {
+    match v.as_deref() {
+        Some(s) if s.trim().is_empty() => Err(Error::invalid(format!("`{field}` is empty"))),
+        other => Ok(other),
+    }
+}
+
+fn sign_options(opts: &JwtOptions<'_>, now_s: i64, uuid: impl FnOnce() -> String) -> Result<String, Error> {
+    let issuer = required_str(&opts.issuer, "issuer")?;
+    let secret = opts.secret.as_deref().ok_or_else(|| Error::invalid("`secret` is required"))?;
     let expires_in = parse_expires_in(
         opts.expires_in.as_ref().ok_or_else(|| Error::invalid("`expires_in` is required (seconds or \"12h\")"))?,
     )?;
-    let identity = GuestIdentity::new(
-        &issuer,
-        &secret,
-        opt_string(&opts.subject, "subject")?,
-        opt_string(&opts.display_name, "display_name")?,
-    )?;
-    Ok((identity, expires_in))
+    let key = decode_secret(secret)?;
+    let subject = optional_str(&opts.subject, "subject")?;
+    let display_name = optional_str(&opts.display_name, "display_name")?;
+    sign_parts(issuer, &key, subject, display_name, now_s, expires_in, uuid)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
     use serde_json::json;
 
     const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OWFi"; // "secret-key-for-tests-0123456789ab"
@@ -217,7 +274,7 @@ mod tests {
     #[test]
     fn signs_an_hs256_jws_that_jsonwebtoken_verifies() {
         let id = GuestIdentity::new("iss-1", SECRET, None, None).unwrap();
-        let jwt = id.sign(1_000, 60, "u-1").unwrap();
+        let jwt = id.sign(1_000, 60, || "u-1".into()).unwrap();
         let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap();
         assert_eq!(String::from_utf8(header).unwrap(), r#"{"alg":"HS256","typ":"JWT"}"#);
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
@@ -266,17 +323,35 @@ mod tests {
 
     #[test]
     fn options_name_the_bad_field() {
-        let msg = |j: Value| parse_options(&j.to_string()).unwrap_err().message().to_string();
+        let msg = |j: Value| create(&j.to_string(), 0, || "u".into()).unwrap_err().message().to_string();
         assert!(msg(json!({"secret":SECRET,"expires_in":60})).contains("issuer"));
         assert!(msg(json!({"issuer":"i","expires_in":60})).contains("secret"));
         assert!(msg(json!({"issuer":"i","secret":"@@@","expires_in":60})).contains("secret"));
         assert!(msg(json!({"issuer":"i","secret":SECRET})).contains("expires_in"));
         assert!(msg(json!({"issuer":"i","secret":SECRET,"expires_in":60,"display_name":5})).contains("display_name"));
         assert!(msg(json!({"issuer":"i","secret":SECRET,"expires_in":60,"bogus":1})).contains("bogus"));
-        let (id, secs) =
-            parse_options(&json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann"}).to_string())
-                .unwrap();
-        assert_eq!((id.display_name.as_deref(), secs), (Some("Ann"), 3600));
+        // The subject is missing: a UUID names the guest (and only then is one made).
+        let jwt = create(
+            &json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann"}).to_string(),
+            100,
+            || "u-9".into(),
+        )
+        .unwrap();
+        assert!(
+            String::from_utf8(URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap())
+                .unwrap()
+                .contains("guest-user-u-9")
+        );
+        let jwt = create(
+            &json!({"issuer":"i","secretId":SECRET,"expiresIn":"1h","displayName":"Ann","subject":"s"}).to_string(),
+            100,
+            || panic!("no uuid is made when subject and display name are given"),
+        )
+        .unwrap();
+        let claims: Claims =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert_eq!((claims.name.as_str(), claims.exp), ("Ann", 3700));
+        let id = GuestIdentity::new("i", SECRET, None, None).unwrap();
         assert!(!format!("{id:?}").contains("secret-key"));
     }
 }

@@ -17,7 +17,8 @@ fn looks_like_error_code(m: &str) -> bool {
 
 /// Reads whichever error shape the body has. `None` when it has neither.
 pub fn parse_error_body(body: &Map<String, Value>, http_status: u16) -> Option<ServerError> {
-    let tracking_id = s(body, "trackingId").or_else(|| s(body, "tracking_id"));
+    // Webex spells it trackingId, its identity broker trackingID.
+    let tracking_id = s(body, "trackingId").or_else(|| s(body, "trackingID")).or_else(|| s(body, "tracking_id"));
     if let Some(error) = s(body, "error") {
         return Some(ServerError {
             error: Some(error),
@@ -82,6 +83,14 @@ mod tests {
         assert_eq!(to_error("x", e).status(), Status::Http);
         let e = parse_error_body(&obj(json!({"message":"slow_down"})), 400).unwrap();
         assert_eq!(e.error.as_deref(), Some("slow_down"));
+    }
+
+    #[test]
+    fn tracking_id_in_every_spelling() {
+        for key in ["trackingId", "trackingID", "tracking_id"] {
+            let e = parse_error_body(&obj(json!({"error":"invalid_request", key: "T-1"})), 400).unwrap();
+            assert_eq!(e.tracking_id.as_deref(), Some("T-1"), "{key}");
+        }
     }
 
     #[test]

@@ -24,13 +24,13 @@ pub struct Supertoken {
 }
 
 /// Minimum time between two proactive refreshes of one client, and the shortest token
-/// lifetime that gets a proactive refresh at all (PROTOCOL.md).
+/// lifetime that gets a proactive refresh at all (docs/PROTOCOL.md).
 pub const PROACTIVE_FLOOR_MS: i64 = 30_000;
 
 /// At most one refresh-token keep-alive per client in this long.
 pub const KEEPALIVE_FLOOR_MS: i64 = 3_600_000;
 
-/// Largest `expires_in` accepted (PROTOCOL.md: below 2^31).
+/// Largest `expires_in` accepted (docs/PROTOCOL.md: below 2^31).
 const MAX_EXPIRES_IN: i64 = (1 << 31) - 1;
 
 fn malformed(what: impl Into<String>) -> Error {
@@ -154,7 +154,7 @@ pub fn read_saved_token(m: &Map<String, Value>, now: UnixMs) -> Result<Supertoke
 }
 
 impl Supertoken {
-    /// The payload fields of PAYLOADS.md, `expires_in` counted from `now`.
+    /// The payload fields of docs/PAYLOADS.md, `expires_in` counted from `now`.
     pub fn to_json_fields(&self, now: UnixMs) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("access_token".into(), self.access_token.expose().into());
@@ -236,11 +236,16 @@ impl Supertoken {
         }
     }
 
-    /// A refresh answer without `refresh_token` keeps the old one (PROTOCOL.md).
+    /// A refresh answer without `refresh_token` keeps the old one (docs/PROTOCOL.md).
+    /// A refresh answer without `refresh_token` keeps the old one (Webex often sends
+    /// none); a new `refresh_token_expires_in` still moves its expiry (Webex extends the
+    /// refresh token on use).
     pub fn inherit_refresh_token(mut self, old: &Supertoken) -> Supertoken {
         if self.refresh_token.is_none() {
             self.refresh_token = old.refresh_token.clone();
-            self.refresh_token_expires_at = old.refresh_token_expires_at;
+            if self.refresh_token_expires_at.is_none() {
+                self.refresh_token_expires_at = old.refresh_token_expires_at;
+            }
         }
         self
     }
@@ -349,5 +354,16 @@ mod tests {
         let old = parse_token_response(&obj(json!({"access_token":"a","refresh_token":"r"})), 0).unwrap();
         let new = parse_token_response(&obj(json!({"access_token":"b"})), 0).unwrap().inherit_refresh_token(&old);
         assert_eq!(new.refresh_token.unwrap().expose(), "r");
+        // No new refresh token, but a new lifetime for it: the expiry moves.
+        let old = parse_token_response(
+            &obj(json!({"access_token":"a","refresh_token":"r","refresh_token_expires_in":10})),
+            0,
+        )
+        .unwrap();
+        let new = parse_token_response(&obj(json!({"access_token":"b","refresh_token_expires_in":7776000})), 5_000)
+            .unwrap()
+            .inherit_refresh_token(&old);
+        assert_eq!(new.refresh_token.as_ref().unwrap().expose(), "r");
+        assert_eq!(new.refresh_token_expires_at, Some(5_000 + 7_776_000_000));
     }
 }

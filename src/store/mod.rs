@@ -11,7 +11,7 @@
 //! `spawn_blocking`, file locks are taken by non-blocking try-lock polling until a
 //! deadline, and every Redis call is bounded by the store's timeout.
 //!
-//! Deviations from the contract (store-contract.md), and why:
+//! Choices a reader may not expect, and why (the users' side: docs/PROTOCOL.md, "Token store"):
 //! - `StoreConfig` also carries the per-call timeout and the Redis lock TTL (set with
 //!   `with_timeout` / `with_lock_ttl`; the JSON keys stay the contract's), because
 //!   `Store::open` has no other place to receive them.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use http::header::{HeaderMap, RETRY_AFTER};
 use serde_json::{Map, Value};
 
 use super::http::RawResponse;
@@ -97,7 +97,7 @@ pub fn classify(endpoint: &'static str, resp: &RawResponse, allow_empty: bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use http::header::HeaderValue;
 
     fn resp(status: u16, body: &str) -> RawResponse {
         RawResponse { status, headers: HeaderMap::new(), body: zeroize::Zeroizing::new(body.as_bytes().to_vec()) }

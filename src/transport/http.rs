@@ -1,18 +1,31 @@
 //! One HTTP attempt: build the request, send it, read at most 1 MiB of body, all under
 //! one deadline (connect to last byte, so a server dripping bytes still times out).
-//! Connection pools are shared by every Client with the same transport settings.
-//! Loopback requests never go through a proxy (a proxy would see the client secret).
+//! hyper directly (hyper-util's pooled client, rustls through hyper-rustls): reqwest's
+//! layers cost a quarter of the CPU of a token request (URL re-parsing, redirect and
+//! retry machinery we do not use). Pools are shared by every Client with the same
+//! transport settings. Redirects are never followed. Loopback requests never go through
+//! a proxy (a proxy would see the client secret); others use the configured proxy, else
+//! the system's, tunneled with CONNECT (every non-loopback endpoint is https).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use once_cell::sync::Lazy;
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
+use tower_service::Service;
 use url::Url;
 use zeroize::Zeroizing;
 
@@ -20,6 +33,8 @@ use crate::error::{Error, Status};
 use crate::secret::{Secret, wiping_bytes};
 
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+const USER_AGENT_VALUE: &str = concat!("webex-auth/", env!("CARGO_PKG_VERSION"));
 
 pub use crate::protocol::uri::is_loopback;
 
@@ -42,10 +57,56 @@ pub struct TransportSettings {
     pub extra_roots_pem: Option<Arc<Vec<u8>>>,
 }
 
-/// The reqwest clients of one transport setting: loopback (never proxied) and the rest.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connects to the request's host, or tunnels to it through the proxy the settings
+/// choose for it (never for loopback).
+#[derive(Clone)]
+struct ProxyConnector {
+    direct: HttpConnector,
+    /// `None`: always direct.
+    proxies: Option<Arc<Matcher>>,
+}
+
+impl Service<http::Uri> for ProxyConnector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let loopback =
+            dst.host().and_then(|h| Url::parse(&format!("http://{h}/")).ok()).is_some_and(|u| is_loopback(&u));
+        let intercept = if loopback { None } else { self.proxies.as_ref().and_then(|m| m.intercept(&dst)) };
+        let mut direct = self.direct.clone();
+        match intercept {
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), direct);
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                Box::pin(async move { tunnel.call(dst).await.map_err(|e| Box::new(e) as BoxError) })
+            }
+            None => Box::pin(async move { direct.call(dst).await.map_err(|e| Box::new(e) as BoxError) }),
+        }
+    }
+}
+
+type PlainClient = HyperClient<HttpConnector, Full<Bytes>>;
+type TlsClient = HyperClient<hyper_rustls::HttpsConnector<ProxyConnector>, Full<Bytes>>;
+
+/// The clients of one transport setting. Loading the OS trust store costs milliseconds
+/// (it reads and parses every certificate file), so plain-http loopback requests (the
+/// emulator, tests) use a client without TLS, and the TLS client is built on first use —
+/// warmed up on a background thread as soon as the setting is first used.
 pub struct Http {
-    loopback: reqwest::Client,
-    remote: reqwest::Client,
+    plain: PlainClient,
+    tls: OnceLock<TlsClient>,
+    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    proxies: Option<Arc<Matcher>>,
 }
 
 impl std::fmt::Debug for Http {
@@ -54,9 +115,58 @@ impl std::fmt::Debug for Http {
     }
 }
 
+fn http_connector() -> HttpConnector {
+    let mut c = HttpConnector::new();
+    c.enforce_http(false);
+    c.set_nodelay(true);
+    c
+}
+
+fn builder() -> hyper_util::client::legacy::Builder {
+    let mut b = HyperClient::builder(TokioExecutor::new());
+    b.pool_idle_timeout(Duration::from_secs(60));
+    b
+}
+
 impl Http {
-    fn for_url(&self, url: &Url) -> &reqwest::Client {
-        if is_loopback(url) { &self.loopback } else { &self.remote }
+    fn tls(&self) -> &TlsClient {
+        self.tls.get_or_init(|| {
+            // Trusted: the bundled Mozilla roots, the OS store, and `ca_file`.
+            let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            for cert in &self.extra_roots {
+                let _ = roots.add(cert.clone());
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+                .unwrap_or_else(|_| {
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                });
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(ProxyConnector { direct: http_connector(), proxies: self.proxies.clone() });
+            builder().build(connector)
+        })
+    }
+
+    async fn send(
+        &self,
+        req: http::Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, AttemptError> {
+        let plain = req.uri().scheme_str() == Some("http");
+        let sent = if plain { self.plain.request(req).await } else { self.tls().request(req).await };
+        sent.map_err(|e| {
+            let message = describe(&e);
+            if e.is_connect() { AttemptError::Connect(message) } else { AttemptError::Io(message) }
+        })
     }
 }
 
@@ -65,19 +175,12 @@ type Key = (ProxySetting, Option<[u8; 32]>);
 /// Live pools by settings; a pool no client uses any more is dropped.
 static POOLS: Lazy<Mutex<HashMap<Key, Weak<Http>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
 
-fn builder(roots: &[reqwest::Certificate]) -> reqwest::ClientBuilder {
-    let mut b = reqwest::Client::builder()
-        // A redirect would carry a code, verifier or secret to another host.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("webex-auth/", env!("CARGO_PKG_VERSION")))
-        .pool_idle_timeout(Duration::from_secs(60));
-    for r in roots {
-        b = b.add_root_certificate(r.clone());
-    }
-    b
+fn pem_certificates(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem).filter_map(Result::ok).collect()
 }
 
-/// The shared pools for `settings`, built on first use. Errors name the setting, never
+/// The shared pools for `settings`, made on first use. Errors name the setting, never
 /// its value (a proxy URL may carry a password).
 pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
     let roots_hash = settings.extra_roots_pem.as_ref().map(|p| Sha256::digest(p.as_slice()).into());
@@ -86,42 +189,61 @@ pub fn pools(settings: &TransportSettings) -> Result<Arc<Http>, Error> {
     if let Some(h) = pools.get(&key).and_then(Weak::upgrade) {
         return Ok(h);
     }
-    let roots = match &settings.extra_roots_pem {
-        Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
-            .ok()
+    let extra_roots = match &settings.extra_roots_pem {
+        Some(pem) => Some(pem_certificates(pem))
             .filter(|c| !c.is_empty())
             .ok_or_else(|| Error::invalid("config `ca_file` holds no usable PEM certificate"))?,
         None => Vec::new(),
     };
-    let build_err = |what: &str| Error::invalid(format!("config `{what}`: the HTTP client cannot be built with it"));
-    let loopback = builder(&roots).no_proxy().build().map_err(|_| build_err("ca_file"))?;
-    let remote = match &settings.proxy {
-        ProxySetting::System => builder(&roots),
-        ProxySetting::Direct => builder(&roots).no_proxy(),
+    let proxies = match &settings.proxy {
+        ProxySetting::System => Some(Arc::new(Matcher::from_env())),
+        ProxySetting::Direct => None,
         ProxySetting::Url(u) => {
-            let p = reqwest::Proxy::all(u.expose()).map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?;
-            builder(&roots).proxy(p)
+            let parsed: http::Uri =
+                u.expose().parse().map_err(|_| Error::invalid("config `proxy` is not a proxy URL"))?;
+            Some(Arc::new(Matcher::builder().all(parsed.to_string()).build()))
         }
-    }
-    .build()
-    .map_err(|_| build_err("proxy"))?;
-    let http = Arc::new(Http { loopback, remote });
+    };
+    let http = Arc::new(Http { plain: builder().build(http_connector()), tls: OnceLock::new(), extra_roots, proxies });
+    // Warm the TLS client up off the caller's path (the OS trust store).
+    let warm = Arc::downgrade(&http);
+    let _ = std::thread::Builder::new().name("webex-auth-tls-roots".into()).spawn(move || {
+        if let Some(h) = warm.upgrade() {
+            h.tls();
+        }
+    });
     pools.retain(|_, w| w.strong_count() > 0);
     pools.insert(key, Arc::downgrade(&http));
     Ok(http)
 }
 
-/// How a request authenticates the client (PROTOCOL.md `client_auth`).
+/// How a request authenticates the client (docs/PROTOCOL.md `client_auth`). Made once
+/// per client (the Basic header included) and shared by its requests.
 #[derive(Clone, Debug)]
 pub enum ClientAuth {
     /// Public client: `client_id` in the form, no Authorization header.
-    Public { client_id: String },
-    /// HTTP Basic with the RFC 6749 §2.3.1 form-encoded id and secret.
-    Basic { client_id: String, secret: Secret },
+    Public { client_id: Arc<str> },
+    /// HTTP Basic with the RFC 6749 §2.3.1 form-encoded id and secret: `header` is the
+    /// whole `Basic ...` value.
+    Basic { client_id: Arc<str>, header: Arc<Secret> },
     /// `client_id` and `client_secret` in the form body.
-    Body { client_id: String, secret: Secret },
+    Body { client_id: Arc<str>, secret: Arc<Secret> },
     /// Nothing added (guest JWT login, logout).
     None,
+}
+
+impl ClientAuth {
+    /// HTTP Basic for `client_id` and `secret` (RFC 6749 §2.3.1: both form-encoded).
+    pub fn basic(client_id: &str, secret: &Secret) -> ClientAuth {
+        use base64::Engine as _;
+        let mut pair = Zeroizing::new(String::with_capacity(client_id.len() + secret.expose().len() * 3 + 1));
+        pair.extend(url::form_urlencoded::byte_serialize(client_id.as_bytes()));
+        pair.push(':');
+        pair.extend(url::form_urlencoded::byte_serialize(secret.expose().as_bytes()));
+        let mut header = String::from("Basic ");
+        base64::engine::general_purpose::STANDARD.encode_string(pair.as_bytes(), &mut header);
+        ClientAuth::Basic { client_id: client_id.into(), header: Arc::new(Secret::new(header)) }
+    }
 }
 
 /// A form value: public protocol words (`grant_type=refresh_token`) stay plain; codes,
@@ -293,10 +415,6 @@ fn form_body(pairs: &[(&str, &str)]) -> Vec<u8> {
     std::mem::take(&mut *out).into_bytes()
 }
 
-fn form_encode(s: &str) -> Zeroizing<String> {
-    Zeroizing::new(url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
-}
-
 /// A sensitive header value over a buffer that is wiped once the request is gone.
 fn secret_header(value: Vec<u8>) -> Option<HeaderValue> {
     let mut v = HeaderValue::from_maybe_shared(wiping_bytes(value)).ok()?;
@@ -304,14 +422,9 @@ fn secret_header(value: Vec<u8>) -> Option<HeaderValue> {
     Some(v)
 }
 
-fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
-    let client = http.for_url(&req.url);
-    let mut b = match req.method {
-        Method::Post => client.post(req.url.clone()),
-        Method::Get => client.get(req.url.clone()),
-    };
-    // Webex may answer any content type; the body is parsed as JSON regardless.
-    b = b.header(ACCEPT, "application/json").header(ACCEPT_ENCODING, "identity");
+fn build(req: &Request) -> Result<http::Request<Full<Bytes>>, AttemptError> {
+    let uri: http::Uri =
+        req.url.as_str().parse().map_err(|_| AttemptError::Connect(format!("{}: not a valid URI", req.endpoint)))?;
     let mut form: Vec<(&str, &str)> = Vec::new();
     if let RequestBody::Form(f) = &req.body {
         form.extend(f.iter().map(|(k, v)| (*k, v.as_str())));
@@ -323,61 +436,69 @@ fn build(http: &Http, req: &Request) -> reqwest::RequestBuilder {
             form.push(("client_id", client_id));
             form.push(("client_secret", secret.expose()));
         }
-        ClientAuth::Basic { client_id, secret } => {
-            let mut pair = Zeroizing::new(Vec::with_capacity(client_id.len() + secret.expose().len() * 3 + 1));
-            pair.extend_from_slice(form_encode(client_id).as_bytes());
-            pair.push(b':');
-            pair.extend_from_slice(form_encode(secret.expose()).as_bytes());
-            let mut value = Vec::with_capacity(6 + pair.len() * 4 / 3 + 4);
-            value.extend_from_slice(b"Basic ");
-            let mut enc = Zeroizing::new(String::new());
-            STANDARD.encode_string(&*pair, &mut enc);
-            value.extend_from_slice(enc.as_bytes());
-            authorization = Some(value);
-        }
+        ClientAuth::Basic { header, .. } => authorization = Some(header.expose().as_bytes().to_vec()),
         ClientAuth::None => {}
     }
-    if let Some(v) = authorization.and_then(secret_header) {
-        b = b.header(AUTHORIZATION, v);
-    }
-    match &req.body {
+    let (content_type, body) = match &req.body {
         RequestBody::Json(v) => {
             let text = Zeroizing::new(v.to_string());
-            b.header(CONTENT_TYPE, "application/json").body(wiping_bytes(text.as_bytes().to_vec()))
+            (Some("application/json"), wiping_bytes(text.as_bytes().to_vec()))
         }
         RequestBody::Form(_) | RequestBody::Empty if !form.is_empty() => {
-            b.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(wiping_bytes(form_body(&form)))
+            (Some("application/x-www-form-urlencoded"), wiping_bytes(form_body(&form)))
         }
-        _ if req.method == Method::Get => b,
-        _ => b.header(reqwest::header::CONTENT_LENGTH, "0"),
+        _ => (None, Bytes::new()),
+    };
+    let method = match req.method {
+        Method::Post => http::Method::POST,
+        Method::Get => http::Method::GET,
+    };
+    let mut out = http::Request::new(Full::new(body));
+    *out.method_mut() = method;
+    *out.uri_mut() = uri;
+    let headers = out.headers_mut();
+    // Webex may answer any content type; the body is parsed as JSON regardless.
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    if let Some(ct) = content_type {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
     }
+    if let Some(v) = authorization.and_then(secret_header) {
+        headers.insert(AUTHORIZATION, v);
+    }
+    Ok(out)
 }
 
 async fn send_and_read(http: &Http, req: &Request) -> Result<RawResponse, AttemptError> {
-    let mut resp = build(http, req)
-        .send()
-        .await
-        .map_err(|e| if e.is_connect() { AttemptError::Connect(describe(e)) } else { AttemptError::Io(describe(e)) })?;
+    let resp = http.send(build(req)?).await?;
     let status = resp.status().as_u16();
-    let headers = std::mem::take(resp.headers_mut());
-    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let (parts, mut incoming) = resp.into_parts();
+    let length = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(AttemptError::TooLarge);
     }
-    let mut body = Zeroizing::new(Vec::with_capacity(resp.content_length().unwrap_or(0) as usize));
-    while let Some(chunk) = resp.chunk().await.map_err(|e| AttemptError::Io(describe(e)))? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(AttemptError::TooLarge);
+    let mut body = Zeroizing::new(Vec::with_capacity(length.unwrap_or(0) as usize));
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| AttemptError::Io(describe(&e)))?;
+        if let Ok(chunk) = frame.into_data() {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(AttemptError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(RawResponse { status, headers, body })
+    Ok(RawResponse { status, headers: parts.headers, body })
 }
 
-/// reqwest's messages can include the URL, and a URL can hold secrets: keep the kind.
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
+/// An error's chain of causes, for messages: hyper's errors carry no URL.
+fn describe(e: &dyn std::error::Error) -> String {
     let mut m = e.to_string();
-    let mut src = std::error::Error::source(&e);
+    let mut src = e.source();
     while let Some(s) = src {
         m.push_str(": ");
         m.push_str(&s.to_string());

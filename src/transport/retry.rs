@@ -93,8 +93,8 @@ pub async fn execute_cacheable(
 }
 
 /// `Cache-Control: max-age=N` as a duration; `no-store`/`no-cache` as zero.
-fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let cc = headers.get(reqwest::header::CACHE_CONTROL)?.to_str().ok()?.to_ascii_lowercase();
+fn max_age(headers: &http::header::HeaderMap) -> Option<Duration> {
+    let cc = headers.get(http::header::CACHE_CONTROL)?.to_str().ok()?.to_ascii_lowercase();
     let mut age = None;
     for d in cc.split(',').map(str::trim) {
         if d == "no-store" || d == "no-cache" {
@@ -111,7 +111,7 @@ fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 mod tests {
     #[test]
     fn cache_control_max_age() {
-        use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+        use http::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
         let h = |v: &'static str| {
             let mut m = HeaderMap::new();
             m.insert(CACHE_CONTROL, HeaderValue::from_static(v));

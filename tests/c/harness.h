@@ -429,7 +429,7 @@ static inline const char *h_event_name(int type) {
         "LOGOUT",      "JWT_REFRESH"};
     return (type >= 1 && type <= 12) ? names[type] : "?";
 }
-/* The payload "type" string C-API.md fixes for each event number. */
+/* The payload "type" string docs/C-API.md fixes for each event number. */
 static inline const char *h_event_payload_type(int type) {
     static const char *names[] = {
         "?",     "done",   "token:refresh",        "unauthorized", "auth:error",

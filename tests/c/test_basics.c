@@ -1,5 +1,5 @@
 /*
- * test_basics.c — the C API's ground rules, no network needed (C-API.md,
+ * test_basics.c — the C API's ground rules, no network needed (docs/C-API.md,
  * "Handles, memory, threads" and "Status codes"):
  * version and status names, NULL / non-UTF-8 arguments, bad config, out-parameters
  * untouched on failure, wxa_free(NULL), unknown operation ids, and the token
@@ -27,7 +27,7 @@ static void test_version_and_names(void) {
         "WXA_ERR_UNKNOWN_OPERATION", "WXA_ERR_INTERNAL"};
     for (int i = 0; i <= 13; i++) CHECK_STREQ(wxa_status_name((wxa_status)i), names[i]);
 
-    /* The numbers are ABI: check the header's constants against C-API.md. */
+    /* The numbers are ABI: check the header's constants against docs/C-API.md. */
     CHECK(WXA_OK == 0 && WXA_PENDING == 1 && WXA_ERR_INVALID_ARGUMENT == 2);
     CHECK(WXA_ERR_STATE_MISMATCH == 3 && WXA_ERR_OAUTH == 4 && WXA_ERR_HTTP == 5);
     CHECK(WXA_ERR_NETWORK == 6 && WXA_ERR_TIMEOUT == 7 && WXA_ERR_RATE_LIMITED == 8);
@@ -43,7 +43,7 @@ static void test_version_and_names(void) {
     CHECK_STREQ(wxa_status_name((wxa_status)14), "WXA_UNKNOWN_STATUS");
     CHECK_STREQ(wxa_status_name((wxa_status)1000), "WXA_UNKNOWN_STATUS");
     CHECK_STREQ(wxa_status_name((wxa_status)-1), "WXA_UNKNOWN_STATUS");
-    /* Event numbers name their payload "type" (the harness's table is the C-API.md oracle). */
+    /* Event numbers name their payload "type" (the harness's table is the docs/C-API.md oracle). */
     for (int t = 1; t <= 12; t++) CHECK_STREQ(wxa_event_name(t), h_event_payload_type(t));
     CHECK_STREQ(wxa_event_name(0), "unknown");
     CHECK_STREQ(wxa_event_name(13), "unknown");
@@ -172,7 +172,7 @@ static void test_null_and_utf8_arguments(wxa_client *c) {
     CHECK_LAST_ERROR_SET();
 
     /* NULL strings in */
-    /* options_json: the header documents NULL as "no options" (C-API.md's general rule
+    /* options_json: the header documents NULL as "no options" (docs/C-API.md's general rule
      * says NULL strings are INVALID_ARGUMENT): accept either, write out only on OK */
     {
         char *u = SENTINEL_STR;

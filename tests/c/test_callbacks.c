@@ -1,5 +1,5 @@
 /*
- * test_callbacks.c — callbacks, threads and wxa_free (C-API.md, "Operations and events"):
+ * test_callbacks.c — callbacks, threads and wxa_free (docs/C-API.md, "Operations and events"):
  *   - from inside a callback: wxa_wait on its own client -> WXA_ERR_INVALID_ARGUMENT at
  *     once; wxa_get_token, wxa_cancel and starting a new operation work;
  *   - wxa_free from inside a callback: no crash, no further callback;
@@ -234,7 +234,7 @@ static void test_free_wakes_waiter(void) {
     wxa_free(c);
     pthread_join(th, NULL);
     if (w.status == WXA_OK) {
-        /* the other reading of C-API.md: wait returns the canceled operation's result */
+        /* the other reading of docs/C-API.md: wait returns the canceled operation's result */
         fprintf(stderr, "note: woken wxa_wait returned WXA_OK with %s\n", w.out);
         CHECK_RESULT_FAILED(w.out, "WXA_ERR_CANCELED");
         if (w.out != SENTINEL_STR) wxa_string_free(w.out);

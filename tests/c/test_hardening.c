@@ -1,5 +1,5 @@
 /*
- * test_hardening.c — regression tests for issue #10, items 1, 2 and 5 (C-API.md,
+ * test_hardening.c — regression tests for issue #10, items 1, 2 and 5 (docs/C-API.md,
  * "Handles, memory, threads" and the paragraph on logout and wxa_set_token):
  *
  *   1a wxa_free inside a callback while other threads are blocked in wxa_wait on the
@@ -38,7 +38,7 @@ static const char *BASE;
 #define N_WAITERS 4
 
 /* The token endpoint's first answer: 503 with Retry-After 2, so the refresh waits 2 s
- * and then retries (429/503 are retried even for a refresh, PROTOCOL.md). */
+ * and then retries (429/503 are retried even for a refresh, docs/PROTOCOL.md). */
 #define RETRY_AFTER_S 2
 #define BUSY_503                                                                 \
     "[{\"status\":503,\"body\":{\"message\":\"busy, retry later\"},"             \
@@ -359,7 +359,7 @@ static void observe_no_more_requests(const char *what, int n_at_free) {
 /* 5b runs on its own thread from the program's start, while 1a and 1b run: its
  * proactive refresh is due 16 s after the token is set (half the token's 32 s lifetime,
  * where the refresh window is capped; a lifetime under 30 s would get no proactive
- * refresh at all, PROTOCOL.md). 1a and 1b use the device and JWT endpoints only, never
+ * refresh at all, docs/PROTOCOL.md). 1a and 1b use the device and JWT endpoints only, never
  * the token endpoint, so the 503 scripted there is left for this refresh. */
 static pthread_t proactive_thread;
 

@@ -416,3 +416,22 @@ pub fn closed_port() -> u16 {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
+
+/// Waits until the thread named `name` of this process sleeps in the kernel (blocked in a
+/// wait), read from /proc: a test can then act on a waiter that is really waiting.
+pub fn wait_until_thread_sleeps(name: &str) {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let sleeping = std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten().any(|t| {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            // The state follows the ")" that closes the thread name.
+            comm.trim() == name && stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S'))
+        });
+        if sleeping {
+            return;
+        }
+        assert!(Instant::now() < deadline, "thread {name} never blocked");
+        std::thread::yield_now();
+    }
+}

@@ -85,7 +85,9 @@ class Provider:
             "device_authorize_url": d["device_authorization_endpoint"],
             "device_token_url": d["token_endpoint"],
             "revoke_url": d["revocation_endpoint"],
-            "issuer": d["issuer"],  # RFC 9207: the provider sends `iss` on redirects
+            "issuer": d["issuer"],  # RFC 9207 `iss` on redirects, and the id_token's `iss`
+            # The engine verifies every id_token (RS256) against the provider's keys.
+            "jwks_url": d["jwks_uri"],
             "timeout_ms": 10_000,
             "max_retries": 0,
         }
@@ -348,7 +350,7 @@ def test_authorization_code_pkce_refresh_and_revoking_logout(op: Provider) -> No
             raise AssertionError(f"code exchange failed: {exc!r}{op.evidence()}") from exc
         token = result.token
         assert result.state == {"return_to": "/inbox"}
-        # Sanitized URL (PROTOCOL.md): no code, state re-encoded without csrf_token,
+        # Sanitized URL (docs/PROTOCOL.md): no code, state re-encoded without csrf_token,
         # every other parameter (here `iss`) kept.
         clean = authorize_query(result.clean_url)
         assert "code" not in clean and clean["iss"] == [op.issuer], result.clean_url
