@@ -7,7 +7,6 @@ import gc
 import logging
 import os
 import threading
-import time
 
 import pytest
 
@@ -95,13 +94,22 @@ def test_handler_exception_is_logged_not_fatal(emu, make_client, caplog) -> None
 
     c.on("token:refresh", bad)
     c.on("token:refresh", seen)
-    with caplog.at_level(logging.ERROR, logger="webex_auth"):
-        tok = c.client_credentials()
-        seen.wait_for("token:refresh")
-        deadline = time.monotonic() + 5
-        while not any("handler exploded on purpose" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, "the handler's exception was not logged"
-            time.sleep(0.02)
+    logged = threading.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "handler exploded on purpose" in record.getMessage():
+                logged.set()
+
+    watch = Watch()
+    logging.getLogger("webex_auth").addHandler(watch)
+    try:
+        with caplog.at_level(logging.ERROR, logger="webex_auth"):
+            tok = c.client_credentials()
+            seen.wait_for("token:refresh")
+            assert logged.wait(5), "the handler's exception was not logged"
+    finally:
+        logging.getLogger("webex_auth").removeHandler(watch)
     assert tok.access_token
     rec = next(r for r in caplog.records if "handler exploded on purpose" in r.getMessage())
     assert rec.name == "webex_auth" and rec.levelno == logging.ERROR
@@ -201,12 +209,10 @@ def test_blocking_call_inside_handler_is_refused(emu, make_client) -> None:
 def test_handlers_run_on_library_thread_and_can_start_async_ops(emu, make_client) -> None:
     c = make_client()
     threads = []
-    c.on("done", lambda p: threads.append(threading.get_ident()))
+    ran = threading.Event()
+    c.on("done", lambda p: (threads.append(threading.get_ident()), ran.set()))
     c.client_credentials()
-    deadline = time.monotonic() + 5
-    while not threads:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    assert ran.wait(5)
     assert threads[0] != threading.get_ident()
 
 
