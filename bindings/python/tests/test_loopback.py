@@ -108,7 +108,9 @@ def test_error_redirect_and_cancel_and_timeout(emu, make_client) -> None:
     waited = c.start_loopback_login()
     with pytest.raises(wa.TimeoutError):
         waited.wait(timeout=0.2)
-    assert waited.done
+    with pytest.raises(wa.CanceledError):  # it ends canceled (its done follows the cancel)
+        waited.wait(timeout=5)
+    assert waited.done and refused(waited.port)
     assert emu.requests("token") == []
 
 
