@@ -56,6 +56,7 @@ F = TypeVar("F", bound=EventHandler)
 
 _CLOSE_DRAIN_S = 5.0  # how long close() waits for other threads' calls to return
 _REREAD_MS = 2000  # bound on reading a kept result whose `done` was already delivered
+_DEVICE_END_S = 5.0  # bound on waiting for a failed device login's `done`
 
 _live_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
@@ -573,6 +574,13 @@ class Client(Managed[int]):
         op = self._start(lib.wxa_start_device_login)
         waiter = self._core.claim(op)
         payload = self._wait_waiter(waiter, op, USER_CODE, seconds)
+        if payload.get("type") == "getUserCodeFailure":
+            # Its `done` follows at once; until then the library counts the login as
+            # running, and a retry right after this raises would be refused.
+            try:
+                self._wait_waiter(waiter, op, DONE, _DEVICE_END_S)
+            except TimeoutError:  # pragma: no cover - the failure below says what went wrong
+                pass
         return DeviceLogin._make(self, op, waiter, payload)
 
     async def start_device_login_async(self, *, timeout: Optional[float] = None) -> "DeviceLogin":
@@ -581,6 +589,11 @@ class Client(Managed[int]):
         op = self._start(lib.wxa_start_device_login)
         waiter = self._core.claim(op)
         payload = await self._wait_async(waiter, op, USER_CODE, seconds)
+        if payload.get("type") == "getUserCodeFailure":
+            try:  # as in start_device_login: the login has ended when this raises
+                await self._wait_async(waiter, op, DONE, _DEVICE_END_S)
+            except TimeoutError:  # pragma: no cover
+                pass
         return DeviceLogin._make(self, op, waiter, payload)
 
     def cancel(self, op: int) -> None:
