@@ -218,10 +218,11 @@ impl Inner {
                 self.events.push_result(EventType::AuthError, id, &result, false);
             }
         }
-        // The done event is queued before the result is published: once no operation
-        // runs, every done event is in the queue, which is what close() waits on.
+        // The result is published before its done is queued, so a callback that reads
+        // the result on `done` finds it. close() waits for every task to end before it
+        // drains the queue, so no done can be missed either way.
+        self.ops.finish(id, Arc::clone(&result), carries_token);
         self.events.push_result(EventType::Done, id, &result, carries_token);
-        self.ops.finish(id, result, carries_token);
     }
 
     /// The retry policy of every request this client sends.
