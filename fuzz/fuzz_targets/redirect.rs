@@ -190,6 +190,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
 
     let _ = LoginOptions::from_json(text).map(|o| {
+        // Strict: no options, or exactly one JSON value with nothing after it.
+        assert!(
+            text.trim().is_empty() || serde_json::from_str::<Value>(text).is_ok(),
+            "login options {text:?} accepted with text after the JSON value"
+        );
         if let Some(s) = &o.state {
             assert!(!s.contains_key(state::CSRF_KEY) && !s.contains_key(state::EMAIL_HASH_KEY));
         }
