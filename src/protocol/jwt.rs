@@ -254,9 +254,10 @@ impl GuestIdentity {}
 /// `wxa_create_jwt`: parses the options and signs, borrowing what it can. The fast parse
 /// runs first; only a failed one is parsed again to name the bad field.
 pub fn create(json: &str, now_s: i64, uuid: impl FnOnce() -> String) -> Result<String, Error> {
-    let mut opts: JwtOptions<'_> = match serde_json::from_str(json) {
-        Ok(o) => o,
-        Err(_) => super::json::from_str("JWT options", json)?,
+    let fast = if super::json::is_object_text(json) { serde_json::from_str(json).ok() } else { None };
+    let mut opts: JwtOptions<'_> = match fast {
+        Some(o) => o,
+        None => super::json::from_str("JWT options", json)?,
     };
     let r = sign_options(&opts, now_s, uuid);
     if let Some(Cow::Owned(s)) = opts.secret.as_mut() {
