@@ -66,6 +66,11 @@ sdk_suite() {
     "$ROOT/tests/sdk/run.sh"
 }
 
+fleet_example() {
+    # examples/fleet: two processes, one Redis, the emulator (built by cargo build above).
+    "$ROOT/examples/fleet/run.sh"
+}
+
 browser_suite() {
     # The emulator's consent and device verification pages in headless Chromium,
     # the engine through the Node addon built by node_suite.
@@ -81,6 +86,7 @@ suite "python tests" python_suite
 suite "node tests" node_suite
 suite "sdk: webex js sdk" sdk_suite
 suite "browser: emulator pages" browser_suite
+suite "example: fleet" fleet_example
 suite "interop: oidc-provider" interop_suite
 
 echo

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -16,29 +16,6 @@ fn rss_bytes() -> usize {
     pages * 4096
 }
 
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Gate {
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.cv.notify_all();
-    }
-}
-
-/// Opens the gate however the test ends, so a failed assertion does not leave the
-/// client's close() waiting on a callback that never returns.
-struct OpenOnDrop(Arc<Gate>);
-
-impl Drop for OpenOnDrop {
-    fn drop(&mut self) {
-        self.0.open();
-    }
-}
-
 #[test]
 fn fifty_thousand_token_changes_behind_a_blocked_callback_stay_within_a_few_mib() {
     let emu = emulator();
@@ -47,11 +24,7 @@ fn fifty_thousand_token_changes_behind_a_blocked_callback_stay_within_a_few_mib(
     let sink: EventSink = {
         let (gate, rec) = (gate.clone(), rec.clone());
         Arc::new(move |kind, op, payload| {
-            let mut open = gate.open.lock().unwrap();
-            while !*open {
-                open = gate.cv.wait(open).unwrap();
-            }
-            drop(open);
+            gate.wait();
             rec.push(kind, op, payload);
         })
     };

@@ -4,8 +4,8 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -166,39 +166,6 @@ fn close_stops_a_shared_refresh_started_by_get_valid_token() {
 
 // ---------------------------------------------------------------------------------
 // Item 6: slow callbacks cannot starve anyone else.
-
-/// A gate every blocked callback waits on.
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    cv: Condvar,
-    waiting: AtomicUsize,
-}
-
-impl Gate {
-    fn wait(&self) {
-        let mut open = self.open.lock().unwrap();
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        self.cv.notify_all();
-        while !*open {
-            open = self.cv.wait(open).unwrap();
-        }
-    }
-
-    /// Until a callback is inside the gate.
-    fn wait_for_a_waiter(&self) {
-        let mut open = self.open.lock().unwrap();
-        let deadline = Instant::now() + LONG;
-        while self.waiting.load(Ordering::SeqCst) == 0 {
-            assert!(Instant::now() < deadline, "no callback reached the gate");
-            open = self.cv.wait_timeout(open, Duration::from_millis(100)).unwrap().0;
-        }
-    }
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.cv.notify_all();
-    }
-}
 
 #[test]
 fn callbacks_that_block_delay_only_their_own_client() {

@@ -4,8 +4,8 @@
 // a bad argument, a closed client or a redirect whose state does not match
 // (StateMismatchError from handleRedirect), rejects the Promise. Methods that return a
 // value synchronously (the constructor, initiateLogin, token, setToken,
-// startDeviceLogin, cancel, createJwt, qrCode) throw instead. Every error is a
-// WebexAuthError subclass.
+// startDeviceLogin, startLoopbackLogin, cancel, createJwt, qrCode) throw instead. Every
+// error is a WebexAuthError subclass.
 
 /// <reference types="node" />
 import { EventEmitter } from 'node:events';
@@ -38,6 +38,18 @@ export interface ClientConfig {
   proxy?: string;
   /** A PEM file of extra trusted root certificates. */
   ca_file?: string;
+  /**
+   * Where the token lives between processes: an encrypted file (`path` and `key` or
+   * `key_file`) or Redis (`redis`, `key` or `key_file`, `namespace`); `key` is base64 of
+   * 32 bytes. Clients sharing it share the token and refresh it once.
+   */
+  token_store?: TokenStoreConfig;
+  /** "commercial" (default) or "fedramp" (Webex for Government: its hosts, no guests). */
+  environment?: 'commercial' | 'fedramp';
+  /** The JWKS that verifies Login with Webex id_tokens (default: the identity broker's). */
+  jwks_url?: string;
+  /** Refresh at least this often (seconds) so the refresh token never lapses unused. */
+  refresh_keepalive_s?: number;
   issuer?: string;
   guest_issuer?: string;
   guest_secret?: string;
@@ -46,15 +58,51 @@ export interface ClientConfig {
   guest_expires_in?: number | string;
 }
 
+/** `token_store`: a file or a Redis store. */
+export type TokenStoreConfig =
+  | { path: string; key?: string; key_file?: string }
+  | { redis: string; key?: string; key_file?: string; namespace?: string };
+
 /** Options of initiateLogin. */
 export interface LoginOptions {
   /** Hashed into an `emailhash` hint; never sent in clear. */
   email?: string;
   /** An app object carried through the login and returned by handleRedirect. */
   state?: Record<string, unknown>;
+  /** With `openid` (e.g. "openid email"), a Login with Webex: the result has idTokenClaims. */
   scope?: string;
   prompt?: string;
   login_hint?: string;
+  /** The same as login_hint. */
+  loginHint?: string;
+}
+
+/** Options of startLoopbackLogin: initiateLogin's, and where and how long to listen. */
+export interface LoopbackOptions extends LoginOptions {
+  /** The port on 127.0.0.1 (default: any free one). */
+  port?: number;
+  /** How long to wait for the browser, in ms (default: the config's login_ttl_s). */
+  timeoutMs?: number;
+  timeout_ms?: number;
+}
+
+/**
+ * Options of serviceAppToken, in camelCase or with the C names (target_org_id, ...).
+ * `targetOrgId`: the org whose Full Admin authorized the Service App; `authorizingToken`:
+ * an integration's access token with spark:applications_token (never the client's own);
+ * `applicationId`: default derived from the client id.
+ */
+export type ServiceAppOptions =
+  | { targetOrgId: string; authorizingToken: string; applicationId?: string }
+  | { target_org_id: string; authorizing_token: string; application_id?: string };
+
+/** Options of createGuest. */
+export interface GuestOptions {
+  /** Your id for the guest; the same subject again is the same guest. */
+  subject: string;
+  /** Default: the subject. */
+  displayName?: string;
+  display_name?: string;
 }
 
 /** The supertoken fields. */
@@ -84,7 +132,28 @@ export class Token {
   static fromResult(result: Record<string, unknown>): Token;
   /** True when expires_at has passed. */
   readonly expired: boolean;
+  /**
+   * On the token an operation resolved with: why its new token could not be written to
+   * the token_store (the client keeps it and retries). Not saved by toJSON.
+   */
+  readonly store_error?: string;
   toJSON(): TokenFields & Record<string, unknown>;
+}
+
+/** The validated claims of a Login with Webex id_token. */
+export interface IdTokenClaims {
+  iss: string;
+  aud: string | string[];
+  sub: string;
+  exp: number;
+  iat: number;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  nonce?: string;
+  [claim: string]: unknown;
 }
 
 export interface RedirectResult {
@@ -95,6 +164,34 @@ export interface RedirectResult {
   state: Record<string, unknown>;
   /** The org id the code carried, or null. */
   orgId: string | null;
+  /** For a login whose scope had `openid`: the id_token's validated claims; else null. */
+  idTokenClaims: IdTokenClaims | null;
+}
+
+/** Who the client's token is (whoami). */
+export interface Person {
+  readonly id: string;
+  readonly emails: readonly string[];
+  readonly displayName: string | null;
+  readonly orgId: string | null;
+  /** "person" (a user), "bot" (a Service App or client credentials), "appuser" (a guest). */
+  readonly type: 'person' | 'bot' | 'appuser' | (string & {}) | null;
+}
+
+/** A guest made by the client's Service App; util.inspect hides accessToken. */
+export class Guest {
+  private constructor();
+  readonly id: string | null;
+  readonly subject: string | null;
+  readonly displayName: string | null;
+  readonly email: string | null;
+  readonly accessToken: string;
+  /** Seconds the token had left when it was made. */
+  readonly expiresIn: number | null;
+  /** Unix ms. */
+  readonly expiresAt: number | null;
+  /** The guest's token as a Token, for setToken on a client acting as the guest. */
+  readonly token: Token;
 }
 
 /** The failure fields of PAYLOADS.md. */
@@ -122,7 +219,8 @@ export type StatusName =
   | 'WXA_ERR_CANCELED'
   | 'WXA_ERR_NOT_AUTHORIZED'
   | 'WXA_ERR_UNKNOWN_OPERATION'
-  | 'WXA_ERR_INTERNAL';
+  | 'WXA_ERR_INTERNAL'
+  | 'WXA_ERR_ID_TOKEN';
 
 interface EventBase<T extends string> {
   type: T;
@@ -132,7 +230,17 @@ interface EventBase<T extends string> {
 
 export type DoneEvent = EventBase<'done'> & ({ ok: true; [key: string]: unknown } | FailureFields);
 export type TokenRefreshEvent = EventBase<'token:refresh'> & Token;
-export type UnauthorizedEvent = EventBase<'unauthorized'> & { status: StatusName; message: string };
+export type UnauthorizedEvent = EventBase<'unauthorized'> & {
+  status: StatusName;
+  message: string;
+  /**
+   * Why, when known: "refresh_token_expired" (its own lifetime passed: log in again),
+   * "revoked", or "invalid_grant" (the server refused it without saying which).
+   */
+  reason?: 'refresh_token_expired' | 'revoked' | 'invalid_grant' | (string & {});
+  /** With reason "refresh_token_expired": when it expired (Unix ms). */
+  refresh_token_expired_at?: number;
+};
 export type AuthErrorEvent = EventBase<'auth:error'> & FailureFields;
 export type UserCodeEvent = EventBase<'getUserCodeSuccess'> & {
   userCode: string;
@@ -146,7 +254,10 @@ export type AuthorizationPendingEvent = EventBase<'authorizationPending'> & { in
 export type AuthorizationSuccessEvent = EventBase<'authorizationSuccess'> & Token;
 export type AuthorizationFailureEvent = EventBase<'authorizationFailure'> & FailureFields;
 export type PollingCanceledEvent = EventBase<'pollingCanceled'>;
-export type LogoutEvent = EventBase<'logout'>;
+export type LogoutEvent = EventBase<'logout'> & {
+  /** Set when another instance sharing the token_store logged out. */
+  reason?: string;
+};
 export type JwtRefreshEvent = EventBase<'jwt:refresh'> & { expires_at: number };
 
 /** Event name -> payload. Names are the payload `type` strings of C-API.md. */
@@ -203,6 +314,24 @@ export class Client extends EventEmitter {
   /** Revokes and clears the token (cleared locally even when the server fails). */
   logout(): Promise<void>;
   loginWithJwt(jwt: string): Promise<Token>;
+  /**
+   * Your API call with accessToken got HTTP 401: refreshes it if it is still the
+   * client's token (one refresh for all callers; with a token_store, across processes),
+   * else resolves at once with the token that replaced it.
+   */
+  tokenRejected(accessToken: string): Promise<Token>;
+  /** Who the client's token is (GET people/me); a 401 leads to one refresh and one retry. */
+  whoami(): Promise<Person>;
+  /**
+   * The client's Service App's token for an org; it becomes the client's token.
+   * Missing options: InvalidArgumentError, nothing sent. Not authorized in the org:
+   * HttpError (httpStatus 403).
+   */
+  serviceAppToken(opts: ServiceAppOptions): Promise<Token>;
+  /** A guest through the client's Service App. InvalidArgumentError on FedRAMP. */
+  createGuest(opts: GuestOptions): Promise<Guest>;
+  /** Starts a loopback (RFC 8252) login; throws synchronously when it cannot start. */
+  startLoopbackLogin(opts?: LoopbackOptions): LoopbackLogin;
   /** Starts a device (QR) login; throws synchronously when it cannot start. */
   startDeviceLogin(): DeviceLogin;
   /** Cancels an operation by id; a no-op once it has ended. Throws UnknownOperationError. */
@@ -236,6 +365,24 @@ export class DeviceLogin {
   qrText(): string;
   /** The verification URI as an SVG QR code. Throws before `ready`. */
   qrSvg(): string;
+}
+
+/** A loopback login in progress: the addon listens on 127.0.0.1:port. */
+export class LoopbackLogin {
+  private constructor();
+  /** The operation id. */
+  readonly op: number;
+  /** The authorize URL to open in the user's browser. */
+  readonly url: string;
+  /** The port of the redirect URI http://127.0.0.1:PORT/callback. */
+  readonly port: number;
+  /**
+   * Resolves once the browser came back and the code was exchanged; rejects with
+   * OAuthError (an error redirect), TimeoutError (timeoutMs), CanceledError, IdTokenError...
+   */
+  readonly done: Promise<RedirectResult>;
+  /** Closes the listener: done rejects with CanceledError. A no-op once it ended. */
+  cancel(): void;
 }
 
 /** Options of createJwt: the C names or the Webex SDK's. */
@@ -319,3 +466,5 @@ export class CanceledError extends WebexAuthError {}
 export class NotAuthorizedError extends WebexAuthError {}
 export class UnknownOperationError extends WebexAuthError {}
 export class InternalError extends WebexAuthError {}
+/** WXA_ERR_ID_TOKEN: a Login with Webex id_token failed validation; nothing was stored. */
+export class IdTokenError extends WebexAuthError {}

@@ -76,12 +76,13 @@ const CanceledError = defineError('CanceledError', WebexAuthError);
 const NotAuthorizedError = defineError('NotAuthorizedError', WebexAuthError);
 const UnknownOperationError = defineError('UnknownOperationError', WebexAuthError);
 const InternalError = defineError('InternalError', WebexAuthError);
+const IdTokenError = defineError('IdTokenError', WebexAuthError);
 
 const ERROR_CLASSES = [
   InvalidArgumentError, ClientClosedError, StateMismatchError, OAuthError, InvalidRequestError,
   InvalidClientError, InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError,
   InvalidScopeError, HttpError, NetworkError, TimeoutError, RateLimitedError, ExpiredError,
-  CanceledError, NotAuthorizedError, UnknownOperationError, InternalError,
+  CanceledError, NotAuthorizedError, UnknownOperationError, InternalError, IdTokenError,
 ]; // prettier-ignore
 
 /**
@@ -167,12 +168,44 @@ function toJson(v, what) {
   }
 }
 
+/** camelCase option names -> the C names the engine takes (both are accepted). */
+const OPTION_NAMES = {
+  targetOrgId: 'target_org_id',
+  authorizingToken: 'authorizing_token',
+  applicationId: 'application_id',
+  displayName: 'display_name',
+  loginHint: 'login_hint',
+  timeoutMs: 'timeout_ms',
+};
+
+/**
+ * Options as the engine's JSON: camelCase names become the C names, `undefined` values
+ * are left out; `undefined`/`null` options are none at all. What is missing or of the
+ * wrong type is the engine's to say (its message names the option).
+ */
+function optionsJson(opts, what) {
+  if (opts === undefined || opts === null) return undefined;
+  checkObject(opts, what);
+  const out = {};
+  for (const [name, value] of Object.entries(opts)) {
+    if (value === undefined) continue;
+    const key = OPTION_NAMES[name] || name;
+    if (Object.hasOwn(out, key)) throw new InvalidArgumentError(`${what}: \`${key}\` is given twice (as ${key} and in camelCase)`);
+    out[key] = value;
+  }
+  return toJson(out, what);
+}
+
 // ---------------------------------------------------------------------------------
 // Token: a plain object with the C keys whose inspect() hides the secrets.
 
 const SECRET_KEYS = new Set(['access_token', 'refresh_token', 'id_token']);
 /** Result fields that are not part of the supertoken. */
-const NON_TOKEN_KEYS = new Set(['ok', 'type', 'op', 'state', 'org_id']);
+const NON_TOKEN_KEYS = new Set(['ok', 'type', 'op', 'state', 'org_id', 'id_token_claims', 'clean_url', 'token_superseded', 'store_error']);
+/** How long to wait for a kept result whose `done` event JS already has (ms). */
+const REREAD_MS = 2000;
+/** The end marker the addon queues after close(): every payload before it was delivered. */
+const DRAINED = Symbol.for('webex-auth.drained');
 
 class Token {
   /** Copies the given fields (the C keys: access_token, token_type, expires_at, ...). */
@@ -180,11 +213,18 @@ class Token {
     Object.assign(this, fields);
   }
 
-  /** A token object from an operation result: the supertoken fields only. */
+  /**
+   * A token object from an operation result: the supertoken fields only. A result
+   * whose new token could not be written to the `token_store` has `store_error` (not
+   * enumerable: not saved by JSON.stringify, not sent by setToken).
+   */
   static fromResult(result) {
     const t = new Token();
     for (const [k, v] of Object.entries(result)) {
       if (!NON_TOKEN_KEYS.has(k)) t[k] = v;
+    }
+    if (typeof result.store_error === 'string') {
+      Object.defineProperty(t, 'store_error', { value: result.store_error, enumerable: false });
     }
     return t;
   }
@@ -204,6 +244,7 @@ class Token {
     for (const [k, v] of Object.entries(this)) {
       shown[k] = SECRET_KEYS.has(k) && typeof v === 'string' ? `<hidden, ${v.length} chars>` : v;
     }
+    if (typeof this.store_error === 'string') shown.store_error = this.store_error;
     if (depth < 0) return options.stylize('[Token]', 'special');
     return `Token ${inspect(shown, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`;
   }
@@ -214,16 +255,97 @@ function eventPayload(payload) {
   return typeof payload.access_token === 'string' ? new Token(payload) : payload;
 }
 
+/** The result of handleRedirect and of a loopback login. */
+function redirectResult(result, cleanUrl) {
+  return {
+    token: Token.fromResult(result),
+    cleanUrl: cleanUrl ?? result.clean_url ?? '',
+    state: result.state ?? {},
+    orgId: result.org_id ?? null,
+    idTokenClaims: result.id_token_claims ?? null,
+  };
+}
+
+/** Who the client's token is (whoami): a plain object in camelCase. */
+function personFromResult(result) {
+  return Object.freeze({
+    id: result.id,
+    emails: Object.freeze([...(result.emails || [])]),
+    displayName: result.display_name ?? null,
+    orgId: result.org_id ?? null,
+    type: result.type ?? null,
+  });
+}
+
+/**
+ * A guest made by the client's Service App (createGuest): its own token, not the
+ * client's. `util.inspect` hides `accessToken`; `token` is it as a Token, for
+ * `setToken` on a client that acts as the guest.
+ */
+class Guest {
+  constructor(fields = {}) {
+    this.id = fields.id ?? null;
+    this.subject = fields.subject ?? null;
+    this.displayName = fields.displayName ?? null;
+    this.email = fields.email ?? null;
+    this.accessToken = fields.accessToken;
+    /** Seconds the token had left when it was made. */
+    this.expiresIn = fields.expiresIn ?? null;
+    /** Unix ms. */
+    this.expiresAt = fields.expiresAt ?? null;
+  }
+
+  static fromResult(result) {
+    if (typeof result.access_token !== 'string') {
+      throw new NotAuthorizedError('the guest token of this result was cleared (a logout) before it was read');
+    }
+    const expiresIn = typeof result.expires_in === 'number' ? result.expires_in : null;
+    return new Guest({
+      id: result.id,
+      subject: result.subject,
+      displayName: result.display_name,
+      email: result.email,
+      accessToken: result.access_token,
+      expiresIn,
+      expiresAt: expiresIn === null ? null : Date.now() + expiresIn * 1000,
+    });
+  }
+
+  /** The guest's token as a Token (access_token, token_type, expires_at). */
+  get token() {
+    const t = new Token({ access_token: this.accessToken, token_type: 'Bearer' });
+    if (this.expiresAt !== null) t.expires_at = this.expiresAt;
+    return t;
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[Guest]', 'special');
+    const shown = { ...this, accessToken: `<hidden, ${String(this.accessToken).length} chars>` };
+    return `Guest ${inspect(shown, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`;
+  }
+}
+
 // ---------------------------------------------------------------------------------
 // Client
+
+/** A Promise and its resolve function. */
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 
 /** Clients with operations in flight: kept reachable so their Promises settle. */
 const busy = new Set();
 
 class Client extends EventEmitter {
   #native;
-  /** op id -> { resolve, reject, map } */
+  /** op id -> { resolve, reject, map, reread } */
   #pending = new Map();
+  #drained;
+  #resolveDrained;
   /** op id -> DeviceLogin */
   #devices = new Map();
   #closed = false;
@@ -234,6 +356,10 @@ class Client extends EventEmitter {
    */
   constructor(config) {
     super();
+    // Made outside this constructor's scope: a closure here that captured `this` would
+    // share the scope's context with the event callback below, which the addon holds
+    // strongly, and the client could never be collected.
+    ({ promise: this.#drained, resolve: this.#resolveDrained } = deferred());
     checkObject(config, 'config');
     const json = toJson(config, 'config');
     // The thread-safe function holds this callback; it must not hold the client
@@ -248,6 +374,11 @@ class Client extends EventEmitter {
   }
 
   #dispatch(payloadJson) {
+    // The addon's end marker: every payload of this client has been handed to JS.
+    if (payloadJson === '') {
+      this.#resolveDrained();
+      return;
+    }
     // Payloads queued before close() returned are dropped: no event after close().
     if (this.#closed) return;
     let payload;
@@ -281,6 +412,11 @@ class Client extends EventEmitter {
     if (!p) return;
     this.#pending.delete(op);
     this.#updateRef();
+    // A `done` that cannot tell the whole result: its token was superseded while it was
+    // queued (no stale token waits in the queue), or the event's own `type` hides the
+    // result's (whoami). The engine keeps the result: the caller gets what its operation
+    // got. Not kept any more, or scrubbed by a logout: the event's payload as it is.
+    if (result.ok && (p.reread || result.token_superseded === true)) result = this.#keptResult(op) || result;
     if (result.ok) {
       let value;
       try {
@@ -307,12 +443,21 @@ class Client extends EventEmitter {
     if (this.#closed) throw new ClientClosedError('the client is closed');
   }
 
+  #keptResult(op) {
+    try {
+      const json = this.#native.keptResult(op, REREAD_MS);
+      return json == null ? null : JSON.parse(json);
+    } catch {
+      return null;
+    }
+  }
+
   /** Runs `start` (which returns an op id) and returns the Promise of its result. */
-  #operation(start, map) {
+  #operation(start, map, reread = false) {
     try {
       this.#checkOpen();
       const op = callNative(start);
-      return this.#track(op, map);
+      return this.#track(op, map, reread);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -321,11 +466,16 @@ class Client extends EventEmitter {
   // The engine may queue an operation's `done` before the native call that started it
   // returns; it still reaches JS only after this synchronous registration, because the
   // thread-safe function delivers on the JS thread once the current JS work is done.
-  #track(op, map) {
+  #track(op, map, reread = false) {
     return new Promise((resolve, reject) => {
-      this.#pending.set(op, { resolve, reject, map });
+      this.#pending.set(op, { resolve, reject, map, reread });
       this.#updateRef();
     });
+  }
+
+  /** @internal Resolves once close() was called and every payload queued before it reached JS. */
+  get [DRAINED]() {
+    return this.#drained;
   }
 
   /** True once close() has been called. */
@@ -336,7 +486,7 @@ class Client extends EventEmitter {
   /** Builds the authorize URL (Authorization Code + PKCE + state) and remembers the login. */
   initiateLogin(opts) {
     this.#checkOpen();
-    const json = opts === undefined || opts === null ? undefined : toJson(checkObject(opts, 'options'), 'options');
+    const json = optionsJson(opts, 'options');
     return callNative(() => this.#native.initiateLogin(json));
   }
 
@@ -351,12 +501,7 @@ class Client extends EventEmitter {
         cleanUrl = r.cleanUrl;
         return r.op;
       },
-      (result) => ({
-        token: Token.fromResult(result),
-        cleanUrl,
-        state: result.state ?? {},
-        orgId: result.org_id ?? null,
-      }),
+      (result) => redirectResult(result, cleanUrl),
     );
   }
 
@@ -408,6 +553,56 @@ class Client extends EventEmitter {
 
   loginWithJwt(jwt) {
     return this.#operation(() => this.#native.loginWithJwt(checkString(jwt, 'jwt')), Token.fromResult);
+  }
+
+  /**
+   * Your API call with `accessToken` got HTTP 401: refreshes it if it is still the
+   * client's token (one refresh for every caller that saw the same 401; with a
+   * token_store, one across every process sharing it), else resolves at once with the
+   * token that replaced it. Resolves with the token to retry with.
+   */
+  tokenRejected(accessToken) {
+    return this.#operation(() => this.#native.tokenRejected(checkString(accessToken, 'accessToken')), Token.fromResult);
+  }
+
+  /** Who the client's token is (GET people/me); a 401 leads to one refresh and one retry. */
+  whoami() {
+    return this.#operation(() => this.#native.whoami(), personFromResult, true);
+  }
+
+  /**
+   * The client's Service App's token for an org whose Full Admin authorized it; it
+   * becomes the client's token. Options: targetOrgId, authorizingToken (an
+   * integration's token with spark:applications_token), applicationId (optional); the
+   * C names (target_org_id, ...) work too. Missing ones reject with
+   * InvalidArgumentError and nothing is sent; an org that did not authorize the app
+   * rejects with HttpError (httpStatus 403).
+   */
+  serviceAppToken(opts) {
+    return this.#operation(() => this.#native.serviceAppToken(optionsJson(opts, 'options')), Token.fromResult);
+  }
+
+  /**
+   * A guest through the client's Service App: options subject (required) and
+   * displayName. Resolves with a Guest (its own token; the client's stays). Rejects
+   * with InvalidArgumentError on FedRAMP (nothing sent).
+   */
+  createGuest(opts) {
+    return this.#operation(() => this.#native.createGuest(optionsJson(opts, 'options')), Guest.fromResult);
+  }
+
+  /**
+   * Starts a loopback login (RFC 8252) for a native app: the addon listens on
+   * 127.0.0.1 (`port`, default any free one); open `login.url` in a browser and await
+   * `login.done`. Options: port, timeoutMs (how long to wait for the browser), and
+   * initiateLogin's. Throws synchronously when it cannot start.
+   */
+  startLoopbackLogin(opts) {
+    this.#checkOpen();
+    const json = optionsJson(opts, 'options');
+    const { op, url } = callNative(() => this.#native.startLoopbackLogin(json));
+    const done = this.#track(op, (result) => redirectResult(result));
+    return new LoopbackLogin(this, op, url, done);
   }
 
   /** Starts a device (QR) login. Throws synchronously when it cannot start. */
@@ -539,6 +734,33 @@ class DeviceLogin {
 }
 
 // ---------------------------------------------------------------------------------
+// LoopbackLogin
+
+class LoopbackLogin {
+  #client;
+
+  constructor(client, op, url, done) {
+    this.#client = client;
+    /** The operation id. */
+    this.op = op;
+    /** The authorize URL to open in the browser. */
+    this.url = url;
+    /** The port the addon listens on (the redirect URI is http://127.0.0.1:PORT/callback). */
+    this.port = Number(new URL(new URL(url).searchParams.get('redirect_uri') || 'http://127.0.0.1:0/').port) || 0;
+    /** Resolves with { token, cleanUrl, state, orgId, idTokenClaims } once the browser came back. */
+    this.done = done;
+    // Observed here too: a login canceled or timed out that nobody awaits must not
+    // crash the process with an unhandled rejection.
+    done.catch(() => {});
+  }
+
+  /** Closes the listener: `done` rejects with CanceledError. A no-op once it ended. */
+  cancel() {
+    if (!this.#client.closed) this.#client.cancel(this.op);
+  }
+}
+
+// ---------------------------------------------------------------------------------
 // Module functions
 
 /**
@@ -566,6 +788,8 @@ function version() {
 module.exports = {
   Client,
   DeviceLogin,
+  LoopbackLogin,
+  Guest,
   Token,
   createJwt,
   qrCode,
@@ -593,4 +817,5 @@ module.exports = {
   NotAuthorizedError,
   UnknownOperationError,
   InternalError,
+  IdTokenError,
 };

@@ -115,7 +115,7 @@ pub(super) fn finish_redirect(
             let server =
                 ServerError { error: Some(error), error_description: r.error_description, ..Default::default() };
             let e = oauth_error::to_error("authorization server (redirect)", server);
-            inner.spawn_op(OpKind::Redirect, move |_, _| async move { Err(e) })?
+            inner.spawn_op(OpKind::Redirect, move |_, _| async move { Err::<Map<String, Value>, _>(e) })?
         }
         None => {
             let code = Secret::new(r.code.unwrap_or_default());

@@ -128,6 +128,27 @@ pub struct Endpoints {
     pub applications: Url,
     /// The JWKS that verifies id_tokens.
     pub jwks: Url,
+    /// The identity broker's base (`idbroker_url`), for the default id_token issuer.
+    pub idbroker_base: String,
+}
+
+/// Clients with the same endpoint settings share one `Endpoints` (a service with one
+/// client per user holds 100,000 identical sets otherwise: eleven URLs each).
+static ENDPOINTS: once_cell::sync::Lazy<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Weak<Endpoints>>>,
+> = once_cell::sync::Lazy::new(Default::default);
+
+fn interned(key: String, make: impl FnOnce() -> Result<Endpoints, Error>) -> Result<Arc<Endpoints>, Error> {
+    let mut cache = ENDPOINTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = cache.get(&key).and_then(std::sync::Weak::upgrade) {
+        return Ok(e);
+    }
+    let e = Arc::new(make()?);
+    if cache.len() > 64 {
+        cache.retain(|_, w| w.strong_count() > 0);
+    }
+    cache.insert(key, Arc::downgrade(&e));
+    Ok(e)
 }
 
 #[derive(Debug)]
@@ -136,7 +157,7 @@ pub struct Config {
     pub client_secret: Option<Secret>,
     pub redirect_uri: Option<String>,
     pub scope: String,
-    pub endpoints: Endpoints,
+    pub endpoints: Arc<Endpoints>,
     pub auth_in_body: bool,
     pub self_contained_token: bool,
     pub timeout: Duration,
@@ -145,9 +166,7 @@ pub struct Config {
     pub login_ttl_ms: i64,
     pub max_pending_logins: usize,
     pub environment: Environment,
-    /// The id_token issuers accepted: `issuer` when set, else the environment's and the
-    /// configured identity broker's.
-    pub issuers: Vec<String>,
+
     /// Refresh when the refresh token expires within this many ms (0: never).
     pub refresh_keepalive_ms: i64,
     /// Where the token lives between processes (`token_store`), if anywhere.
@@ -221,35 +240,41 @@ impl Config {
         if raw.guest_issuer.is_some() {
             environment.refuse_guests("config `guest_issuer`")?;
         }
-        let endpoints = Endpoints {
-            authorize: endpoint("authorize_url", raw.authorize_url.as_deref(), api, "/authorize")?,
-            token: endpoint("token_url", raw.token_url.as_deref(), api, "/access_token")?,
-            device_authorize: endpoint(
-                "device_authorize_url",
-                raw.device_authorize_url.as_deref(),
-                api,
-                "/device/authorize",
-            )?,
-            device_token: endpoint("device_token_url", raw.device_token_url.as_deref(), api, "/device/token")?,
-            jwt_login: endpoint("jwt_login_url", raw.jwt_login_url.as_deref(), api, "/jwt/login")?,
-            logout: endpoint("logout_url", raw.logout_url.as_deref(), idb, "/idb/oauth2/v1/logout")?,
-            revoke: raw.revoke_url.as_deref().map(|u| check_url("revoke_url", u)).transpose()?,
-            people_me: endpoint("webex_api_url", None, api, "/people/me")?,
-            guests_token: endpoint("webex_api_url", None, api, "/guests/token")?,
-            applications: endpoint("webex_api_url", None, api, "/applications")?,
-            jwks: endpoint("jwks_url", raw.jwks_url.as_deref(), idb, "/idb/oauth2/v2/keys/verificationjwk")?,
-        };
-        let issuers = match &raw.issuer {
-            Some(i) => vec![i.clone()],
-            None => {
-                let mut v: Vec<String> = environment.issuers().iter().map(|s| s.to_string()).collect();
-                let own = format!("{}/idb", idb.trim_end_matches('/'));
-                if !v.contains(&own) {
-                    v.push(own);
-                }
-                v
-            }
-        };
+        let key = serde_json::json!([
+            api,
+            idb,
+            raw.authorize_url,
+            raw.token_url,
+            raw.device_authorize_url,
+            raw.device_token_url,
+            raw.jwt_login_url,
+            raw.logout_url,
+            raw.revoke_url,
+            raw.jwks_url
+        ])
+        .to_string();
+        let endpoints = interned(key, || {
+            Ok(Endpoints {
+                authorize: endpoint("authorize_url", raw.authorize_url.as_deref(), api, "/authorize")?,
+                token: endpoint("token_url", raw.token_url.as_deref(), api, "/access_token")?,
+                device_authorize: endpoint(
+                    "device_authorize_url",
+                    raw.device_authorize_url.as_deref(),
+                    api,
+                    "/device/authorize",
+                )?,
+                device_token: endpoint("device_token_url", raw.device_token_url.as_deref(), api, "/device/token")?,
+                jwt_login: endpoint("jwt_login_url", raw.jwt_login_url.as_deref(), api, "/jwt/login")?,
+                logout: endpoint("logout_url", raw.logout_url.as_deref(), idb, "/idb/oauth2/v1/logout")?,
+                revoke: raw.revoke_url.as_deref().map(|u| check_url("revoke_url", u)).transpose()?,
+                people_me: endpoint("webex_api_url", None, api, "/people/me")?,
+                guests_token: endpoint("webex_api_url", None, api, "/guests/token")?,
+                applications: endpoint("webex_api_url", None, api, "/applications")?,
+                jwks: endpoint("jwks_url", raw.jwks_url.as_deref(), idb, "/idb/oauth2/v2/keys/verificationjwk")?,
+                idbroker_base: idb.to_owned(),
+            })
+        })?;
+
         if let Some(r) = &raw.redirect_uri {
             Url::parse(r).map_err(|e| Error::invalid(format!("config `redirect_uri` is not a URL: {e}")))?;
         }
@@ -329,7 +354,6 @@ impl Config {
             login_ttl_ms: raw.login_ttl_s.unwrap_or(600).clamp(1, 86_400) as i64 * 1000,
             max_pending_logins: max_pending_logins as usize,
             environment,
-            issuers,
             refresh_keepalive_ms: raw.refresh_keepalive_s.unwrap_or(DEFAULT_REFRESH_KEEPALIVE_S).min(1 << 30) as i64
                 * 1000,
             store,
@@ -344,6 +368,20 @@ impl Config {
     /// Client authentication at the token endpoint, per `client_auth` (made once).
     pub fn client_auth(&self) -> ClientAuth {
         self.auth.clone()
+    }
+
+    /// The id_token issuers accepted: `issuer` when set, else the environment's and the
+    /// configured identity broker's (made when a login needs them, not kept per client).
+    pub fn accepted_issuers(&self) -> Vec<String> {
+        if let Some(i) = &self.issuer {
+            return vec![i.clone()];
+        }
+        let mut v: Vec<String> = self.environment.issuers().iter().map(|s| s.to_string()).collect();
+        let own = format!("{}/idb", self.endpoints.idbroker_base.trim_end_matches('/'));
+        if !v.contains(&own) {
+            v.push(own);
+        }
+        v
     }
 
     pub fn redirect_uri(&self) -> Result<&str, Error> {
@@ -388,7 +426,7 @@ mod tests {
         assert_eq!(c.endpoints.token.as_str(), "https://api-usgov.webex.com/v1/access_token");
         assert_eq!(c.endpoints.logout.as_str(), "https://idbroker-f.webex.com/idb/oauth2/v1/logout");
         assert_eq!(c.endpoints.people_me.as_str(), "https://api-usgov.webex.com/v1/people/me");
-        assert_eq!(c.issuers, vec!["https://idbroker-f.webex.com/idb"]);
+        assert_eq!(c.accepted_issuers(), vec!["https://idbroker-f.webex.com/idb"]);
         let c = Config::from_json(r#"{"client_id":"c","environment":"fedramp","token_url":"https://t.example/x"}"#)
             .unwrap();
         assert_eq!(c.endpoints.token.as_str(), "https://t.example/x", "explicit keys win");
@@ -399,7 +437,7 @@ mod tests {
         assert!(e.message().contains("FedRAMP"), "{}", e.message());
         let c = Config::from_json(r#"{"client_id":"c"}"#).unwrap();
         assert_eq!(c.endpoints.jwks.as_str(), "https://idbroker.webex.com/idb/oauth2/v2/keys/verificationjwk");
-        assert_eq!(c.issuers.len(), 8);
+        assert_eq!(c.accepted_issuers().len(), 8);
         assert_eq!(c.refresh_keepalive_ms, 7 * 24 * 3600 * 1000);
     }
 

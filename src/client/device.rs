@@ -21,7 +21,7 @@ pub fn start_device_login(inner: &Arc<Inner>) -> Result<OpId, Error> {
         return inner.spawn_op(OpKind::DeviceRejected, |inner, op| async move {
             let e = Error::invalid("a device login is already running on this client");
             inner.emit(EventType::UserCodeFailure, op, e.to_json_fields());
-            Err(e)
+            Err::<Map<String, Value>, _>(e)
         });
     }
     let started = inner.spawn_op(OpKind::Device, |inner, op| async move { device_flow(&inner, op).await });

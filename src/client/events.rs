@@ -34,8 +34,9 @@ enum Body {
     Fields(SecretText),
     /// The operation's result (`done`, `auth:error`).
     Result(ResultText),
-    /// Carried a token that has since been replaced: delivered without it.
-    Superseded,
+    /// Carried a token that has since been replaced: its fields without the token's
+    /// secrets, plus `"token_superseded":true`.
+    Superseded(SecretText),
     /// Replaced by a newer event of the same kind; skipped.
     Dead,
 }
@@ -107,8 +108,31 @@ thread_local! {
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
-/// `{...fields,"type":"x","op":N}` from a JSON object's text.
+/// The fields of a payload that carried a superseded token, without its secrets.
+fn without_secrets(text: &str) -> SecretText {
+    let mut m: Map<String, Value> = serde_json::from_str(text).unwrap_or_default();
+    for key in ["access_token", "refresh_token", "id_token"] {
+        if let Some(mut v) = m.remove(key) {
+            crate::secret::wipe_value(&mut v);
+        }
+    }
+    m.insert("token_superseded".into(), Value::Bool(true));
+    SecretText::new(Value::Object(m).to_string())
+}
+
+/// `{...fields,"type":"x","op":N}` from a JSON object's text. An object that has a
+/// `type` of its own (whoami's person type) keeps it as `result_type`: `type` names the
+/// event.
 fn with_type(object: &str, kind: EventType, op: u64) -> SecretText {
+    if object.contains("\"type\"") {
+        if let Ok(mut m) = serde_json::from_str::<Map<String, Value>>(object) {
+            if let Some(t) = m.remove("type") {
+                m.insert("result_type".into(), t);
+                let text = Value::Object(m).to_string();
+                return with_type(&text, kind, op);
+            }
+        }
+    }
     let body = object.trim_end().strip_suffix('}').unwrap_or("{");
     let mut s = String::with_capacity(object.len() + 40);
     s.push_str(body);
@@ -222,7 +246,9 @@ impl EventQueue {
                         e.body = Body::Dead;
                         st.dead += 1;
                     }
-                    _ => e.body = Body::Superseded,
+                    (_, Body::Fields(t)) => e.body = Body::Superseded(without_secrets(t)),
+                    (_, Body::Result(r)) => e.body = Body::Superseded(without_secrets(r)),
+                    (_, Body::Superseded(_)) => {}
                 }
             }
         }
@@ -259,10 +285,7 @@ impl EventQueue {
         Some(match &ev.body {
             Body::Fields(t) => with_type(t, ev.kind, ev.op),
             Body::Result(r) => with_type(r, ev.kind, ev.op),
-            Body::Superseded if ev.kind == EventType::Done => {
-                with_type(r#"{"ok":true,"token_superseded":true}"#, ev.kind, ev.op)
-            }
-            Body::Superseded => with_type(r#"{"token_superseded":true}"#, ev.kind, ev.op),
+            Body::Superseded(t) => with_type(t, ev.kind, ev.op),
             Body::Dead => return None,
         })
     }
@@ -311,6 +334,11 @@ mod tests {
     fn type_and_op_are_added() {
         assert_eq!(with_type("{}", EventType::Logout, 0).as_str(), r#"{"type":"logout"}"#);
         assert_eq!(with_type(r#"{"a":1}"#, EventType::Done, 7).as_str(), r#"{"a":1,"type":"done","op":7}"#);
+        // A result with a `type` of its own keeps it under another name: one `type` key.
+        assert_eq!(
+            with_type(r#"{"ok":true,"type":"bot"}"#, EventType::Done, 2).as_str(),
+            r#"{"ok":true,"result_type":"bot","type":"done","op":2}"#
+        );
     }
 
     /// A queue whose first delivery blocks until `release` is sent; every delivered

@@ -79,8 +79,7 @@ struct State {
     timer: Option<tokio::task::AbortHandle>,
     /// When the last proactive refresh started (Unix ms): the floor between two.
     last_proactive_at: Option<i64>,
-    /// The refresh-token keep-alive timer, and when it last fired.
-    keepalive: Option<tokio::task::AbortHandle>,
+    /// When the refresh-token keep-alive last fired.
     last_keepalive_at: Option<i64>,
     /// Why the refresh token is gone, when it died while the access token still lives
     /// (for the `unauthorized` that follows when the access token expires).
@@ -117,20 +116,55 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The result JSON of a successful operation: `{"ok":true, ...fields}`.
-fn ok_fields(fields: Map<String, Value>) -> Map<String, Value> {
-    let mut m = Map::with_capacity(fields.len() + 1);
-    m.insert("ok".into(), Value::Bool(true));
-    m.extend(fields);
-    m
+/// What an operation ends with: result fields, or a result already serialized (shared by
+/// the callers of one refresh).
+pub(crate) enum OpOutput {
+    Fields(Map<String, Value>),
+    Text { text: ResultText, carries_token: bool },
 }
 
-/// Serializes a result and wipes the map it came from.
-fn result_text(fields: Map<String, Value>) -> ResultText {
-    let mut v = Value::Object(fields);
-    let text = v.to_string();
-    wipe_value(&mut v);
+impl From<Map<String, Value>> for OpOutput {
+    fn from(m: Map<String, Value>) -> OpOutput {
+        OpOutput::Fields(m)
+    }
+}
+
+/// Serializes a result — `{"ok":true, ...fields}` for a success, the failure fields as
+/// they are otherwise — straight into one buffer, and wipes the map it came from.
+fn result_text(ok: bool, mut fields: Map<String, Value>) -> ResultText {
+    let mut text = String::with_capacity(64 + fields.len() * 48);
+    if ok {
+        text.push_str("{\"ok\":true");
+        for (k, v) in &fields {
+            text.push(',');
+            // Keys and values are JSON-escaped by serde_json (writing to a String cannot fail).
+            let _ = serde_json::to_writer(string_writer(&mut text), k);
+            text.push(':');
+            let _ = serde_json::to_writer(string_writer(&mut text), v);
+        }
+        text.push('}');
+    } else {
+        let mut v = Value::Object(std::mem::take(&mut fields));
+        text = v.to_string();
+        wipe_value(&mut v);
+    }
+    crate::secret::wipe_map(&mut fields);
     Arc::new(SecretText::new(text))
+}
+
+/// `io::Write` into a `String` (serde_json only writes UTF-8).
+fn string_writer(s: &mut String) -> impl std::io::Write + '_ {
+    struct W<'a>(&'a mut String);
+    impl std::io::Write for W<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push_str(std::str::from_utf8(buf).map_err(|_| std::io::ErrorKind::InvalidData)?);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    W(s)
 }
 
 impl Inner {
@@ -144,10 +178,11 @@ impl Inner {
 
     /// Starts an operation: `make` builds its future (synchronously, so it can take
     /// what it needs from the caller), which then runs on the shared runtime.
-    fn spawn_op<F, Fut>(self: &Arc<Self>, kind: OpKind, make: F) -> Result<OpId, Error>
+    fn spawn_op<F, Fut, T>(self: &Arc<Self>, kind: OpKind, make: F) -> Result<OpId, Error>
     where
         F: FnOnce(Arc<Inner>, OpId) -> Fut,
-        Fut: Future<Output = Result<Map<String, Value>, Error>> + Send + 'static,
+        Fut: Future<Output = Result<T, Error>> + Send + 'static,
+        T: Into<OpOutput>,
     {
         let (id, cancel) = self.ops.begin()?;
         let fut = make(Arc::clone(self), id);
@@ -159,21 +194,23 @@ impl Inner {
                 _ = cancel.cancelled() => Err(Error::canceled()),
                 r = guarded => r.unwrap_or_else(|_| Err(Error::internal("the operation panicked"))),
             };
-            inner.finish_op(id, kind, res);
+            inner.finish_op(id, kind, res.map(Into::into));
         });
         Ok(id)
     }
 
-    fn finish_op(self: &Arc<Self>, id: OpId, kind: OpKind, res: Result<Map<String, Value>, Error>) {
+    fn finish_op(self: &Arc<Self>, id: OpId, kind: OpKind, res: Result<OpOutput, Error>) {
         if kind == OpKind::Device {
             self.lock().device_running = false;
         }
-        let (fields, failure) = match res {
-            Ok(m) => (ok_fields(m), None),
-            Err(e) => (e.to_json_fields(), Some(e)),
+        let (result, carries_token, failure) = match res {
+            Ok(OpOutput::Text { text, carries_token }) => (text, carries_token, None),
+            Ok(OpOutput::Fields(m)) => {
+                let carries_token = m.contains_key("access_token");
+                (result_text(true, m), carries_token, None)
+            }
+            Err(e) => (result_text(false, e.to_json_fields()), false, Some(e)),
         };
-        let carries_token = fields.contains_key("access_token");
-        let result = result_text(fields);
         if let Some(e) = failure {
             if kind == OpKind::Device && e.status() == Status::Canceled {
                 self.emit(EventType::PollingCanceled, id, Map::new());
@@ -181,10 +218,11 @@ impl Inner {
                 self.events.push_result(EventType::AuthError, id, &result, false);
             }
         }
-        // The done event is queued before the result is published: once no operation
-        // runs, every done event is in the queue, which is what close() waits on.
+        // The result is published before its done is queued, so a callback that reads
+        // the result on `done` finds it. close() waits for every task to end before it
+        // drains the queue, so no done can be missed either way.
+        self.ops.finish(id, Arc::clone(&result), carries_token);
         self.events.push_result(EventType::Done, id, &result, carries_token);
-        self.ops.finish(id, result, carries_token);
     }
 
     /// The retry policy of every request this client sends.
@@ -269,9 +307,6 @@ impl Inner {
         st.guest_session = false;
         st.epoch += 1;
         if let Some(t) = st.timer.take() {
-            t.abort();
-        }
-        if let Some(t) = st.keepalive.take() {
             t.abort();
         }
         if let Some(r) = st.refresh.take() {
@@ -472,7 +507,7 @@ impl Client {
         inner.tasks.cancel();
         {
             let mut st = inner.lock();
-            for t in [st.timer.take(), st.keepalive.take()].into_iter().flatten() {
+            if let Some(t) = st.timer.take() {
                 t.abort();
             }
             if let Some(r) = st.refresh.take() {

@@ -66,7 +66,7 @@ pub(super) async fn validate(inner: &Inner, token: &str, nonce: Option<&str>) ->
     let candidates = id_token::candidates(&keys, kid.as_deref()).ok_or_else(|| {
         Error::new(Status::IdToken, "the id_token is not valid: it names a signing key (kid) the JWKS does not have")
     })?;
-    let expected =
-        Expected { issuers: &inner.config.issuers, audience: &inner.config.client_id, nonce, now: inner.now() };
+    let issuers = inner.config.accepted_issuers();
+    let expected = Expected { issuers: &issuers, audience: &inner.config.client_id, nonce, now: inner.now() };
     id_token::verify(token, &candidates, &expected)
 }

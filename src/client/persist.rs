@@ -58,6 +58,22 @@ fn token_of(bytes: &[u8], now: i64, describe: &str) -> Result<(Supertoken, bool)
     parsed
 }
 
+/// Whether two records hold the same token (not merely the same access token: an import
+/// may change its expiry).
+fn same_token(a: &Supertoken, a_guest: bool, b: &Supertoken, b_guest: bool) -> bool {
+    a_guest == b_guest
+        && a.access_token == b.access_token
+        && a.refresh_token == b.refresh_token
+        && a.expires_at == b.expires_at
+        && a.refresh_token_expires_at == b.refresh_token_expires_at
+}
+
+/// Whether a refresh that finds `t` (a guest session when `guest`) should still go to
+/// the server: it is inside its refresh window and can be renewed.
+fn needs_refresh(t: &Supertoken, guest: bool, now: i64, window: i64) -> bool {
+    !t.is_fresh(now, 0, window) && (guest || t.can_refresh(now))
+}
+
 /// Opens the store and reads its token, within the client's timeout. A token that cannot
 /// be read (wrong key, tampered, truncated, another client's) fails `Client::new`.
 pub fn open(
@@ -208,10 +224,26 @@ impl Inner {
         mut old: Supertoken,
         mut guest: bool,
         mut epoch: u64,
-    ) -> Result<Supertoken, Error> {
-        let lock = p.store.lock(self.config.timeout).await?;
+    ) -> Result<(Supertoken, Option<String>), Error> {
+        // A holder that died (or stalled) keeps a Redis lock until its TTL: wait that
+        // long too, so one dead instance costs the others time, not an error.
+        let wait = self.config.timeout + p.store.lock_ttl().unwrap_or_default();
+        let lock = p.store.lock(wait).await?;
         let result = async {
             let _io = p.io.lock().await;
+            // While this waited for the lock, the token may have changed here (another
+            // instance's, adopted on its change notice; a login): go on from the current
+            // one, which may need no refresh at all. Refreshing `old` would spend the
+            // refresh token again, and its answer could not be installed.
+            if self.lock().epoch != epoch {
+                let (t, g, e) = self
+                    .snapshot()
+                    .ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token to refresh"))?;
+                if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
+                    return Ok((t, None));
+                }
+                (old, guest, epoch) = (t, g, e);
+            }
             let stored = p.store.load().await?;
             let known = p.known.load(Ordering::SeqCst);
             let describe = p.store.describe();
@@ -219,14 +251,17 @@ impl Inner {
                 Some(Stored { generation, token: Some(bytes) }) if generation != known => {
                     let (t, g) = token_of(&bytes, self.now(), &describe)?;
                     p.known.store(generation, Ordering::SeqCst);
-                    self.adopt(epoch, t.clone(), g, origin).ok_or_else(super::refresh::superseded)?;
-                    let window = self.config.refresh_before_expiry_ms;
-                    if t.is_fresh(self.now(), 0, window) || !(g || t.can_refresh(self.now())) {
-                        return Ok(t);
+                    // The same token rewritten, not renewed (a store that lost its data
+                    // got it back) is still the one to refresh.
+                    if !same_token(&t, g, &old, guest) {
+                        self.adopt(epoch, t.clone(), g, origin).ok_or_else(super::refresh::superseded)?;
+                        if !needs_refresh(&t, g, self.now(), self.config.refresh_before_expiry_ms) {
+                            return Ok((t, None));
+                        }
+                        // The adopted token needs a refresh as well: go on from it.
+                        epoch = self.lock().epoch;
+                        (old, guest) = (t, g);
                     }
-                    // The adopted token needs a refresh as well: go on from it.
-                    epoch = self.lock().epoch;
-                    (old, guest) = (t, g);
                 }
                 Some(Stored { generation, token: None }) if generation != known => {
                     p.known.store(generation, Ordering::SeqCst);
@@ -245,8 +280,9 @@ impl Inner {
                 Ok(t) => Some(record_of(t, guest, self.now())),
                 // A refused refresh token is dead for every instance: store the logout.
                 Err(e) if super::refresh::dead_refresh_token(e).is_some() => None,
-                Err(_) => return new,
+                Err(_) => return new.map(|t| (t, None)),
             };
+            let mut store_error = None;
             match p.store.save(expected, record.as_ref().map(|r| r.as_slice())).await {
                 Ok(g) => {
                     p.known.store(g, Ordering::SeqCst);
@@ -254,24 +290,47 @@ impl Inner {
                 }
                 // Our lock expired and another instance wrote meanwhile (fencing): its
                 // record wins; adopt it.
-                Err(SaveError::Stale { .. }) => {
-                    if let Some(Stored { generation, token: Some(bytes) }) = p.store.load().await? {
+                Err(SaveError::Stale { .. }) => match p.store.load().await? {
+                    Some(Stored { generation, token: Some(bytes) }) => {
                         let (t, g) = token_of(&bytes, self.now(), &describe)?;
                         p.known.store(generation, Ordering::SeqCst);
+                        // Unless it holds the very token this refresh renewed, put back by
+                        // an instance after the store lost its data (and its lock with
+                        // it): this answer is newer; write it over that record.
+                        if same_token(&t, g, &old, guest) {
+                            let r = record.as_ref().map(|r| r.as_slice());
+                            if let Ok(next) = p.store.save(generation, r).await {
+                                p.known.store(next, Ordering::SeqCst);
+                                p.dirty.store(false, Ordering::SeqCst);
+                            }
+                            return new.map(|t| (t, None));
+                        }
                         let e = self.lock().epoch;
                         self.adopt(e, t.clone(), g, origin);
-                        return Ok(t);
+                        return Ok((t, None));
                     }
-                }
+                    // The store lost what it held (see `restore_lost`): this answer is
+                    // the newest there is; put it back.
+                    None => {
+                        let after = p.known.load(Ordering::SeqCst) + 1;
+                        if let Ok(g) = p.store.save_if_empty(after, record.as_ref().map(|r| r.as_slice())).await {
+                            p.known.store(g, Ordering::SeqCst);
+                            p.dirty.store(false, Ordering::SeqCst);
+                        }
+                    }
+                    Some(Stored { token: None, .. }) => {}
+                },
                 Err(SaveError::Failed(e)) => {
                     drop(_io);
                     if new.is_ok() {
                         self.retry_write_later();
                     }
-                    let _ = e;
+                    // The token is kept (and the write retried); the result says why the
+                    // store does not have it yet.
+                    store_error = Some(e.message().to_owned());
                 }
             }
-            new
+            new.map(|t| (t, store_error))
         }
         .await;
         let _ = lock.release().await;
@@ -291,6 +350,27 @@ impl Inner {
         });
     }
 
+    /// The store holds nothing though this instance read or wrote a record there: it
+    /// lost its data (a Redis restarted without persistence, flushed, or failed over to
+    /// an empty replica). Put back the token held here, only if the store is still empty:
+    /// when several instances try, the first wins and the others follow its change
+    /// notice. A refresh in flight elsewhere writes over it (see the stale write in
+    /// `refresh_through_store`). Called with `io` held.
+    async fn restore_lost(self: &Arc<Self>, p: &Persist) {
+        let record = {
+            let st = self.lock();
+            let Some(t) = st.token.as_ref() else { return };
+            record_of(t, st.guest_session, self.now())
+        };
+        // Above the generation readers remember: to them the same number would mean
+        // nothing changed.
+        let after = p.known.load(Ordering::SeqCst) + 1;
+        if let Ok(g) = p.store.save_if_empty(after, Some(record.as_slice())).await {
+            p.known.store(g, Ordering::SeqCst);
+            p.dirty.store(false, Ordering::SeqCst);
+        }
+    }
+
     async fn reread_store(self: &Arc<Self>) {
         let Some(p) = self.persist() else { return };
         let io = p.io.lock().await;
@@ -302,8 +382,15 @@ impl Inner {
                 p.known.store(generation, Ordering::SeqCst);
                 // Another instance's newer token replaces ours, written or not.
                 p.dirty.store(false, Ordering::SeqCst);
-                let epoch = self.lock().epoch;
-                self.adopt(epoch, t, g, 0);
+                let (epoch, same) = {
+                    let st = self.lock();
+                    (st.epoch, st.token.as_ref().is_some_and(|cur| same_token(&t, g, cur, st.guest_session)))
+                };
+                // The token this client holds, rewritten (put back after a data loss):
+                // nothing to announce.
+                if !same {
+                    self.adopt(epoch, t, g, 0);
+                }
             }
             Some(Stored { generation, token: None }) if generation != known => {
                 p.known.store(generation, Ordering::SeqCst);
@@ -311,6 +398,7 @@ impl Inner {
                 self.adopt_logout();
                 return;
             }
+            None if known > 0 => self.restore_lost(p).await,
             _ => {}
         }
         // Back after an outage with a write still pending: write it now.

@@ -11,12 +11,20 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde_json::{Map, Value};
 
-use super::{DeadRefresh, EventType, Inner, OpId, OpKind, State, guest};
+use super::{DeadRefresh, EventType, Inner, OpId, OpKind, OpOutput, State, guest};
 use crate::error::{Error, Status};
 use crate::protocol::token::{self, Supertoken};
 use crate::secret::Secret;
 
-pub type SharedRefresh = Shared<BoxFuture<'static, Result<Supertoken, Error>>>;
+/// A refresh's answer, shared by every caller that joined it: the token, and its result
+/// JSON serialized once (10,000 callers of one refresh get the same text, not 10,000
+/// copies of the token built and serialized one by one).
+pub struct Refreshed {
+    pub token: Supertoken,
+    pub text: super::ResultText,
+}
+
+pub type SharedRefresh = Shared<BoxFuture<'static, Result<Arc<Refreshed>, Error>>>;
 
 /// The refresh in flight: callers join `fut`; logout, `set_token` and close abort it.
 pub struct RefreshSlot {
@@ -95,7 +103,14 @@ impl Inner {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let inner = Arc::clone(self);
         let spawned = self.tasks.spawn(async move {
-            let r = inner.refresh_once(origin).await;
+            let r = inner.refresh_once(origin).await.map(|(token, store_error)| {
+                let mut fields = token.to_json_fields(inner.now());
+                if let Some(e) = store_error {
+                    fields.insert("store_error".into(), Value::from(e));
+                }
+                let text = super::result_text(true, fields);
+                Arc::new(Refreshed { token, text })
+            });
             {
                 let mut st = inner.lock();
                 if st.refresh.as_ref().is_some_and(|s| s.id == id) {
@@ -119,14 +134,15 @@ impl Inner {
         fut
     }
 
-    async fn refresh_once(self: &Arc<Self>, origin: OpId) -> Result<Supertoken, Error> {
+    /// The new token, and the store's complaint when it could not be written there.
+    async fn refresh_once(self: &Arc<Self>, origin: OpId) -> Result<(Supertoken, Option<String>), Error> {
         let Some((old, guest_session, epoch)) = self.snapshot() else {
             return Err(Error::new(Status::NotAuthorized, "the client has no token to refresh"));
         };
         match &self.persist {
             // One refresh across every process and machine sharing the store.
             Some(p) => self.refresh_through_store(p, origin, old, guest_session, epoch).await,
-            None => self.refresh_with_server(origin, &old, guest_session, epoch).await,
+            None => self.refresh_with_server(origin, &old, guest_session, epoch).await.map(|t| (t, None)),
         }
     }
 
@@ -202,9 +218,6 @@ impl Inner {
                 t.refresh_token = None;
             }
             st.refresh_dead = Some(dead);
-            if let Some(k) = st.keepalive.take() {
-                k.abort();
-            }
         }
         self.emit(
             EventType::Unauthorized,
@@ -216,7 +229,7 @@ impl Inner {
     /// Plans the proactive refresh of the current token, and the keep-alive refresh of
     /// its refresh token (called with the state locked).
     pub(super) fn schedule_refresh(self: &Arc<Self>, st: &mut State) {
-        for t in [st.timer.take(), st.keepalive.take()].into_iter().flatten() {
+        if let Some(t) = st.timer.take() {
             t.abort();
         }
         // A refresh that finishes after close() must not plan another one.
@@ -228,16 +241,19 @@ impl Inner {
             return;
         }
         let now = self.now();
-        if let Some(due) = tok.proactive_refresh_at(self.config.refresh_before_expiry_ms, st.last_proactive_at) {
-            let delay = Duration::from_millis((due - now).max(0) as u64);
-            st.timer = self.tasks.spawn(proactive(Arc::downgrade(self), delay));
-        }
+        let delay = |due: i64| Duration::from_millis((due - now).max(0) as u64);
+        let proactive_in =
+            tok.proactive_refresh_at(self.config.refresh_before_expiry_ms, st.last_proactive_at).map(delay);
         // Independent of the access token's floor: an app that runs but rarely calls the
         // API keeps its grant (Webex extends the refresh token on use).
-        if let Some(due) = tok.keepalive_due_at(self.config.refresh_keepalive_ms, st.last_keepalive_at) {
-            let delay = Duration::from_millis((due - now).max(0) as u64);
-            st.keepalive = self.tasks.spawn(keepalive(Arc::downgrade(self), delay));
-        }
+        let keepalive_in = tok.keepalive_due_at(self.config.refresh_keepalive_ms, st.last_keepalive_at).map(delay);
+        // One timer task per client, for whichever comes first (memory: 100,000 clients).
+        st.timer = match (proactive_in, keepalive_in) {
+            (None, None) => None,
+            (Some(p), k) if k.is_none_or(|k| p <= k) => self.tasks.spawn(proactive(Arc::downgrade(self), p)),
+            (_, Some(k)) => self.tasks.spawn(keepalive(Arc::downgrade(self), k)),
+            (Some(p), None) => self.tasks.spawn(proactive(Arc::downgrade(self), p)),
+        };
     }
 }
 
@@ -246,7 +262,12 @@ async fn keepalive(weak: Weak<Inner>, delay: Duration) {
     tokio::time::sleep(delay).await;
     let Some(inner) = weak.upgrade().filter(|i| !i.tasks.is_cancelled()) else { return };
     inner.lock().last_keepalive_at = Some(inner.now());
-    let _ = inner.shared_refresh(0).await;
+    if inner.shared_refresh(0).await.is_err() {
+        // No new token, so nothing planned the next timer: plan it (the floor keeps the
+        // keep-alive from coming back sooner than an hour).
+        let mut st = inner.lock();
+        inner.schedule_refresh(&mut st);
+    }
 }
 
 /// Sleeps until the refresh window opens, then refreshes; retries passing failures
@@ -290,8 +311,8 @@ async fn proactive(weak: Weak<Inner>, delay: Duration) {
 
 pub fn start_refresh(inner: &Arc<Inner>) -> Result<OpId, Error> {
     inner.spawn_op(OpKind::Refresh, |inner, op| async move {
-        let t = inner.shared_refresh(op).await?;
-        Ok(t.to_json_fields(inner.now()))
+        let r = inner.shared_refresh(op).await?;
+        Ok(OpOutput::Text { text: Arc::clone(&r.text), carries_token: true })
     })
 }
 
@@ -304,11 +325,11 @@ pub fn start_get_valid_token(inner: &Arc<Inner>, min_valid_s: u32) -> Result<OpI
         let renewable = guest_session || tok.can_refresh(now);
         let window = if renewable { inner.config.refresh_before_expiry_ms } else { 0 };
         if tok.is_fresh(now, i64::from(min_valid_s) * 1000, window) {
-            return Ok(tok.to_json_fields(now));
+            return Ok(tok.to_json_fields(now).into());
         }
         if renewable {
-            let t = inner.shared_refresh(op).await?;
-            return Ok(t.to_json_fields(inner.now()));
+            let r = inner.shared_refresh(op).await?;
+            return Ok(OpOutput::Text { text: Arc::clone(&r.text), carries_token: true });
         }
         if tok.is_expired(now) {
             let msg = "the token expired and cannot be refreshed";
@@ -329,9 +350,14 @@ pub fn start_token_rejected(inner: &Arc<Inner>, access_token: &str) -> Result<Op
     }
     let rejected = Secret::new(access_token);
     inner.spawn_op(OpKind::TokenRejected, move |inner, op| async move {
-        // Another caller (or process) may have replaced it already: then nothing to do.
-        let t = inner.refresh_unless_changed(op, &rejected).await?;
-        Ok(t.to_json_fields(inner.now()))
+        let (tok, _, _) =
+            inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
+        // Another caller (or process) replaced it already: nothing to refresh.
+        if tok.access_token != rejected {
+            return Ok(tok.to_json_fields(inner.now()).into());
+        }
+        let r = inner.shared_refresh(op).await?;
+        Ok(OpOutput::Text { text: Arc::clone(&r.text), carries_token: true })
     })
 }
 

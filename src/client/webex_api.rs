@@ -45,7 +45,7 @@ impl Inner {
             return Ok(tok);
         }
         if renewable {
-            return self.shared_refresh(op).await;
+            return Ok(self.shared_refresh(op).await?.token.clone());
         }
         Err(Error::new(Status::NotAuthorized, "the token expired and cannot be refreshed"))
     }
@@ -62,7 +62,7 @@ impl Inner {
         if tok.access_token != *rejected {
             return Ok(tok);
         }
-        self.shared_refresh(op).await
+        Ok(self.shared_refresh(op).await?.token.clone())
     }
 
     /// Sends `make(token)` with the client's token; a 401 leads to one compare-and-refresh

@@ -128,43 +128,26 @@ pub extern "C" fn wxa_exchange_code(
     code_verifier: *const c_char,
     out_op: *mut wxa_op,
 ) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        let client = handle::client(client)?;
-        *out_op = client.exchange_code(arg(code, "code")?, opt_arg(code_verifier, "code_verifier")?)?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.exchange_code(arg(code, "code")?, opt_arg(code_verifier, "code_verifier")?))
 }
 
 /// Forces a refresh; concurrent callers share one request (single-flight).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_refresh(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(client)?.refresh()?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.refresh())
 }
 
 /// Ends with the token when it stays valid `min_valid_s` more (and is outside the
 /// refresh window), else refreshes it (single-flight).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_get_valid_token(client: *mut wxa_client, min_valid_s: u32, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(client)?.get_valid_token(min_valid_s)?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.get_valid_token(min_valid_s))
 }
 
 /// Client credentials grant (confidential clients only).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_client_credentials(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(client)?.client_credentials()?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.client_credentials())
 }
 
 /// A snapshot of the token as supertoken JSON; `WXA_ERR_NOT_AUTHORIZED` when none.
@@ -190,11 +173,7 @@ pub extern "C" fn wxa_set_token(client: *mut wxa_client, token_json: *const c_ch
 /// token is cleared even when the server call fails; the result reports it).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_logout(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(client)?.logout()?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.logout())
 }
 
 /// The host's API call was refused (HTTP 401) with `access_token`: if it is still the
@@ -207,12 +186,7 @@ pub extern "C" fn wxa_token_rejected(
     access_token: *const c_char,
     out_op: *mut wxa_op,
 ) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        let client = handle::client(client)?;
-        *out_op = client.token_rejected(arg(access_token, "access_token")?)?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.token_rejected(arg(access_token, "access_token")?))
 }
 
 /// Starts a loopback login for native apps (RFC 8252): listens on 127.0.0.1 (any free

@@ -12,11 +12,7 @@ use super::strings::{arg, to_c};
 /// `wxa_cancel` ends it with one `pollingCanceled`. One per client at a time.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_start_device_login(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(client)?.start_device_login()?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.start_device_login())
 }
 
 /// Renders `text` (e.g. `verificationUriComplete`) as a QR code: `format` `"utf8"`

@@ -56,8 +56,27 @@ pub(super) fn sink(on_event: wxa_event_fn, user_data: *mut c_void) -> Option<Eve
     }))
 }
 
+/// The shape of every export that starts an operation: check `out_op` first (a NULL
+/// out-parameter is refused whatever else is wrong), borrow the client, start the
+/// operation (which checks its own arguments), write its id.
+pub(super) fn start_op(
+    client: *mut wxa_client,
+    out_op: *mut wxa_op,
+    start: impl FnOnce(&Client) -> Result<crate::client::OpId, Error>,
+) -> super::status::wxa_status {
+    super::boundary::run(|| {
+        let out_op = super::boundary::out(out_op, "out_op")?;
+        *out_op = start(client_ref(client)?)?;
+        Ok(())
+    })
+}
+
 /// Borrows the client behind a handle; NULL is `WXA_ERR_INVALID_ARGUMENT`.
 pub(super) fn client<'a>(c: *mut wxa_client) -> Result<&'a Client, Error> {
+    client_ref(c)
+}
+
+fn client_ref<'a>(c: *mut wxa_client) -> Result<&'a Client, Error> {
     // SAFETY: the caller passes NULL or a handle from `wxa_init` not yet freed (docs/C-API.md).
     unsafe { c.as_ref() }.map(|h| &h.client).ok_or_else(|| Error::invalid("`client` is NULL"))
 }

@@ -23,10 +23,5 @@ pub extern "C" fn wxa_create_jwt(options_json: *const c_char, out_jwt: *mut *mut
 /// FedRAMP (`WXA_ERR_INVALID_ARGUMENT`): Webex for Government has no guests.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_login_with_jwt(client: *mut wxa_client, jwt: *const c_char, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        let client = handle::client(client)?;
-        *out_op = client.login_with_jwt(arg(jwt, "jwt")?)?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.login_with_jwt(arg(jwt, "jwt")?))
 }

@@ -2,7 +2,6 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{self, out};
 use super::handle::{self, wxa_client, wxa_op};
 use super::status::wxa_status;
 use super::strings::opt_arg;
@@ -20,12 +19,7 @@ pub extern "C" fn wxa_service_app_token(
     options_json: *const c_char,
     out_op: *mut wxa_op,
 ) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        let client = handle::client(client)?;
-        *out_op = client.service_app_token(opt_arg(options_json, "options_json")?)?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.service_app_token(opt_arg(options_json, "options_json")?))
 }
 
 /// Creates a guest through the client's Service App (Webex's replacement of the Guest
@@ -39,12 +33,7 @@ pub extern "C" fn wxa_create_guest(
     options_json: *const c_char,
     out_op: *mut wxa_op,
 ) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        let client = handle::client(client)?;
-        *out_op = client.create_guest(opt_arg(options_json, "options_json")?)?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.create_guest(opt_arg(options_json, "options_json")?))
 }
 
 /// Who the client's token is: `GET people/me`; result `id`, `emails`, `display_name`,
@@ -52,9 +41,5 @@ pub extern "C" fn wxa_create_guest(
 /// and one retry.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxa_whoami(client: *mut wxa_client, out_op: *mut wxa_op) -> wxa_status {
-    boundary::run(|| {
-        let out_op = out(out_op, "out_op")?;
-        *out_op = handle::client(client)?.whoami()?;
-        Ok(())
-    })
+    handle::start_op(client, out_op, |c| c.whoami())
 }

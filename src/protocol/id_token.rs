@@ -108,12 +108,18 @@ pub fn verify(id_token: &str, keys: &[&Jwk], expected: &Expected<'_>) -> Result<
 
 fn check_claims(claims: Map<String, Value>, expected: &Expected<'_>) -> Result<Map<String, Value>, Error> {
     let now_s = expected.now / 1000;
+    // `iss` exactly one of the accepted issuers, as a string (OIDC Core 3.1.3.7):
+    // jsonwebtoken also takes an array and accepts any member of it.
+    match claims.get("iss") {
+        Some(Value::String(iss)) if expected.issuers.iter().any(|i| i == iss) => {}
+        _ => return Err(invalid("its issuer (iss) is not one this client accepts")),
+    }
     let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| invalid("it has no `exp`"))?;
-    if exp + CLOCK_SKEW_S <= now_s {
+    if exp.saturating_add(CLOCK_SKEW_S) <= now_s {
         return Err(invalid("it has expired"));
     }
     let iat = claims.get("iat").and_then(Value::as_i64).ok_or_else(|| invalid("it has no `iat`"))?;
-    if iat > now_s + CLOCK_SKEW_S {
+    if iat > now_s.saturating_add(CLOCK_SKEW_S) {
         return Err(invalid("it was issued in the future (iat)"));
     }
     if let Some(nonce) = expected.nonce {
@@ -242,6 +248,8 @@ mod tests {
             let e = check(&token).unwrap_err();
             assert_eq!(e.status(), Status::IdToken, "{what}: {e}");
         }
+        // A huge exp is valid, not an overflow.
+        assert!(check(&rs(json!({"iss":"https://idbroker.webex.com/idb","aud":"client-1","iat":NOW/1000,"exp":i64::MAX,"nonce":"n-1"}))).is_ok());
         // An unknown kid is reported as such (the engine refetches the JWKS once).
         let keys = keys();
         assert!(candidates(&keys, Some("nope")).is_none());

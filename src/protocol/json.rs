@@ -21,7 +21,16 @@ fn without_value(msg: &str) -> String {
     msg.to_owned()
 }
 
+/// Every JSON input of the library is an object: serde would also read a struct from an
+/// array (fields in order), which hides a caller's mistake.
+pub fn is_object_text(json: &str) -> bool {
+    json.trim_start().starts_with('{')
+}
+
 pub fn from_str<'de, T: Deserialize<'de>>(what: &str, json: &'de str) -> Result<T, Error> {
+    if !is_object_text(json) {
+        return Err(Error::invalid(format!("{what} must be a JSON object")));
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     let fail = |path: String, msg: String| {
         if path.is_empty() || path == "." {
@@ -60,6 +69,13 @@ mod tests {
         assert!(e.message().contains("unknown field `b`"), "{}", e.message());
         let e = super::from_str::<T>("config", "{").unwrap_err();
         assert!(e.message().starts_with("config"), "{}", e.message());
+    }
+
+    #[test]
+    fn only_objects() {
+        let e = super::from_str::<T>("options", r#"["x"]"#).unwrap_err();
+        assert_eq!(e.message(), "options must be a JSON object");
+        assert!(super::from_str::<T>("options", " \n {\"a\":\"x\"}").is_ok());
     }
 
     #[test]

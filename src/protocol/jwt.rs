@@ -65,7 +65,6 @@ pub struct Claims {
 }
 
 /// The claims as they are signed, borrowed from wherever they come from.
-#[derive(Serialize)]
 struct ClaimsRef<'a> {
     sub: &'a str,
     name: &'a str,
@@ -86,9 +85,12 @@ pub fn decode_secret(secret: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
         return Err(Error::invalid("`secret` is empty"));
     }
     // The alphabet is told by its characters; padding may be there or not.
-    let lenient = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
-    let alphabet = if s.contains(['-', '_']) { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD };
-    let key = GeneralPurpose::new(alphabet, lenient)
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+    let engine = if s.contains(['-', '_']) { &URL_SAFE_LENIENT } else { &STANDARD_LENIENT };
+    let key = engine
         .decode(s)
         .map(Zeroizing::new)
         .map_err(|_| Error::invalid("`secret` is not valid base64 (standard or URL-safe alphabet)"))?;
@@ -173,6 +175,33 @@ impl GuestIdentity {
     }
 }
 
+/// The claims as compact JSON, in the order node's jsonwebtoken writes them. Strings that
+/// need no escaping are copied as they are; others go through serde_json.
+fn claims_json(c: &ClaimsRef<'_>) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        } else {
+            let _ = serde_json::to_writer(&mut *out, s);
+        }
+    }
+    let mut out = Vec::with_capacity(64 + c.sub.len() + c.name.len() + c.iss.len());
+    out.extend_from_slice(b"{\"sub\":");
+    string(&mut out, c.sub);
+    out.extend_from_slice(b",\"name\":");
+    string(&mut out, c.name);
+    out.extend_from_slice(b",\"iss\":");
+    string(&mut out, c.iss);
+    out.extend_from_slice(b",\"iat\":");
+    out.extend_from_slice(itoa::Buffer::new().format(c.iat).as_bytes());
+    out.extend_from_slice(b",\"exp\":");
+    out.extend_from_slice(itoa::Buffer::new().format(c.exp).as_bytes());
+    out.push(b'}');
+    out
+}
+
 /// The JWS: the constant header, the claims, HMAC-SHA256 over both with `key`.
 pub fn sign_parts(
     issuer: &str,
@@ -205,8 +234,9 @@ pub fn sign_parts(
         iat: now_s,
         exp: now_s + expires_in_s,
     };
-    let payload = serde_json::to_vec(&claims).map_err(|e| Error::internal(format!("JWT claims: {e}")))?;
-    let mut jws = String::with_capacity(HEADER_B64.len() + 2 + payload.len() * 4 / 3 + 4 + 43);
+    let payload = claims_json(&claims);
+    // One byte more than the token: the NUL the C API appends, without a reallocation.
+    let mut jws = String::with_capacity(HEADER_B64.len() + 2 + payload.len() * 4 / 3 + 4 + 43 + 1);
     jws.push_str(HEADER_B64);
     jws.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
@@ -224,9 +254,10 @@ impl GuestIdentity {}
 /// `wxa_create_jwt`: parses the options and signs, borrowing what it can. The fast parse
 /// runs first; only a failed one is parsed again to name the bad field.
 pub fn create(json: &str, now_s: i64, uuid: impl FnOnce() -> String) -> Result<String, Error> {
-    let mut opts: JwtOptions<'_> = match serde_json::from_str(json) {
-        Ok(o) => o,
-        Err(_) => super::json::from_str("JWT options", json)?,
+    let fast = if super::json::is_object_text(json) { serde_json::from_str(json).ok() } else { None };
+    let mut opts: JwtOptions<'_> = match fast {
+        Some(o) => o,
+        None => super::json::from_str("JWT options", json)?,
     };
     let r = sign_options(&opts, now_s, uuid);
     if let Some(Cow::Owned(s)) = opts.secret.as_mut() {
@@ -284,6 +315,16 @@ mod tests {
         assert_eq!(data.claims.sub, "guest-user-u-1");
         assert_eq!(data.claims.name, "Guest User - u-1");
         assert_eq!((data.claims.iat, data.claims.exp), (1_000, 1_060));
+    }
+
+    #[test]
+    fn claims_are_written_as_serde_would_write_them() {
+        for (sub, name) in [("guest-1", "Guest One"), ("a\"b", "tab\there"), ("ünï", "\u{1}x"), ("", "")] {
+            let c = ClaimsRef { sub, name, iss: "i", iat: -5, exp: 1_700_000_000 };
+            let ours = String::from_utf8(claims_json(&c)).unwrap();
+            let serde = serde_json::json!({"sub": sub, "name": name, "iss": "i", "iat": -5, "exp": 1_700_000_000});
+            assert_eq!(serde_json::from_str::<Value>(&ours).unwrap(), serde, "{ours}");
+        }
     }
 
     #[test]

@@ -109,6 +109,15 @@ impl FileStore {
     }
 
     pub async fn save(&self, expected: u64, token: Option<&[u8]>) -> Result<u64, SaveError> {
+        self.compare_and_set(expected, expected + 1, token).await
+    }
+
+    pub async fn save_if_empty(&self, generation: u64, token: Option<&[u8]>) -> Result<u64, SaveError> {
+        self.compare_and_set(0, generation, token).await
+    }
+
+    /// Writes `token` as generation `next` iff the stored generation is `expected`.
+    async fn compare_and_set(&self, expected: u64, next: u64, token: Option<&[u8]>) -> Result<u64, SaveError> {
         let token = token.map(|t| zeroize::Zeroizing::new(t.to_vec()));
         let guard = self.acquire(LockFile::Write, self.inner.timeout).await?;
         self.blocking(move |i| {
@@ -117,7 +126,6 @@ impl FileStore {
             if current != expected {
                 return Err(SaveError::Stale { current });
             }
-            let next = expected + 1;
             let rec = i.sealer.seal_token(next, token.as_deref().map(Vec::as_slice))?;
             i.write_atomically(&rec)?;
             Ok(next)

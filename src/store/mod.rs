@@ -21,6 +21,9 @@
 //!   the `lock()` would wait for itself.
 //! - `export` / `import` move sealed records between stores (migration).
 //! - `shares_pending_logins` tells the engine whether `put_pending` is supported.
+//! - `save_if_empty` and `lock_ttl` (added with the engine's fleet tests): the engine
+//!   puts a token back into a store that lost its data under a generation no reader
+//!   remembers, and waits for a lock at least as long as a dead holder keeps it.
 
 #![forbid(unsafe_code)]
 
@@ -322,6 +325,18 @@ impl Store {
         }
     }
 
+    /// Writes `token` as `generation` (at least 1) iff nothing is stored: for putting a
+    /// token back into a store that lost its data, under a generation above every one
+    /// readers may remember from before the loss (a reused generation would look
+    /// unchanged to them). `SaveError::Stale` when something is stored.
+    pub async fn save_if_empty(&self, generation: u64, token: Option<&[u8]>) -> Result<u64, SaveError> {
+        let generation = generation.max(1);
+        match &self.backend {
+            StoreBackend::File(s) => s.save_if_empty(generation, token).await,
+            StoreBackend::Redis(s) => s.save_if_empty(generation, token).await,
+        }
+    }
+
     /// Redis: a receiver whose value changes on every change notice from another
     /// instance, and once each time the change-notice subscription is (re)established
     /// (first connect and every reconnect), so the engine re-reads then. File: `None`.
@@ -329,6 +344,16 @@ impl Store {
         match &self.backend {
             StoreBackend::File(_) => None,
             StoreBackend::Redis(s) => Some(s.changes()),
+        }
+    }
+
+    /// How long a lock outlives a holder that never releases it (crashed, paused):
+    /// Redis, the lock's TTL; file, `None` (the lock dies with its process). A waiter
+    /// that must get past a dead holder waits at least this long.
+    pub fn lock_ttl(&self) -> Option<Duration> {
+        match &self.backend {
+            StoreBackend::File(_) => None,
+            StoreBackend::Redis(s) => Some(s.lock_ttl()),
         }
     }
 

@@ -396,6 +396,10 @@ impl RedisStore {
         &self.describe
     }
 
+    pub fn lock_ttl(&self) -> Duration {
+        self.lock_ttl
+    }
+
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
@@ -537,6 +541,12 @@ impl RedisStore {
         self.write(&SAVE, expected.to_string(), next, record).await
     }
 
+    pub async fn save_if_empty(&self, generation: u64, token: Option<&[u8]>) -> Result<u64, SaveError> {
+        let record = self.sealer.seal_token(generation, token)?;
+        // SAVE compares with "0", which is what a missing hash reads as.
+        self.write(&SAVE, "0".to_owned(), generation, record).await
+    }
+
     pub async fn import(&self, record: &[u8]) -> Result<u64, SaveError> {
         let generation = self.sealer.open_token(record, "the imported record")?.generation;
         self.write(&IMPORT, String::new(), generation, record.to_vec()).await
@@ -551,7 +561,15 @@ impl RedisStore {
             let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
             let mut cmd = redis::cmd("SET");
             cmd.arg(&self.lock_key).arg(&holder).arg("NX").arg("PX").arg(ttl_ms);
-            let got: Option<String> = self.cmd(left.min(self.timeout), cmd).await?;
+            let got: Option<String> = match self.cmd(left.min(self.timeout), cmd).await {
+                Ok(got) => got,
+                // The wait ran out during this attempt (a short wait, a slow answer): the
+                // lock was not had in time, which is a timeout, not a Redis failure.
+                Err(_) if left < self.timeout && Instant::now() >= deadline => {
+                    return Err(timeout_error(&self.describe, "the store lock was held by another instance", timeout));
+                }
+                Err(e) => return Err(e),
+            };
             if got.is_some() {
                 return Ok(RedisLock {
                     conn: self.conn.clone(),

@@ -435,3 +435,47 @@ pub fn wait_until_thread_sleeps(name: &str) {
         std::thread::yield_now();
     }
 }
+
+/// A gate host callbacks can be held at: `wait` blocks until `open`; `wait_for_a_waiter`
+/// returns once a callback is inside.
+#[derive(Default)]
+pub struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Gate {
+    pub fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.cv.notify_all();
+        while !*open {
+            open = self.cv.wait(open).unwrap();
+        }
+    }
+
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.cv.notify_all();
+    }
+
+    pub fn wait_for_a_waiter(&self) {
+        let mut open = self.open.lock().unwrap();
+        let deadline = Instant::now() + LONG;
+        while self.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "no callback reached the gate");
+            open = self.cv.wait_timeout(open, Duration::from_millis(100)).unwrap().0;
+        }
+    }
+}
+
+/// Opens the gate however a test ends, so a failed assertion does not leave a client's
+/// close() waiting on a callback that never returns.
+pub struct OpenOnDrop(pub Arc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}

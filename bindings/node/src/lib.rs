@@ -81,6 +81,13 @@ pub struct RedirectStart {
     pub clean_url: String,
 }
 
+/// What `startLoopbackLogin` starts: the authorize URL to open and the operation.
+#[napi(object)]
+pub struct LoopbackStart {
+    pub op: i64,
+    pub url: String,
+}
+
 /// The event channel: `None` once the client is closed (the thread-safe function is
 /// released then, so a closed client holds no libuv handle).
 #[derive(Default)]
@@ -203,13 +210,62 @@ impl NativeClient {
     }
 
     #[napi]
+    pub fn token_rejected(&self, env: Env, access_token: String) -> Result<i64> {
+        self.client.token_rejected(&access_token).map(to_js_op).or_throw(&env)
+    }
+
+    #[napi]
+    pub fn whoami(&self, env: Env) -> Result<i64> {
+        self.client.whoami().map(to_js_op).or_throw(&env)
+    }
+
+    /// `options_json`: `{target_org_id, authorizing_token, application_id?}`, or none
+    /// (the engine refuses it, naming what is missing).
+    #[napi]
+    pub fn service_app_token(&self, env: Env, options_json: Option<String>) -> Result<i64> {
+        self.client.service_app_token(options_json.as_deref()).map(to_js_op).or_throw(&env)
+    }
+
+    /// `options_json`: `{subject, display_name?}`, or none (refused by the engine).
+    #[napi]
+    pub fn create_guest(&self, env: Env, options_json: Option<String>) -> Result<i64> {
+        self.client.create_guest(options_json.as_deref()).map(to_js_op).or_throw(&env)
+    }
+
+    /// `options_json`: `{port, timeout_ms, email, state, scope, prompt, login_hint}`
+    /// (all optional), or none.
+    #[napi]
+    pub fn start_loopback_login(&self, env: Env, options_json: Option<String>) -> Result<LoopbackStart> {
+        let (url, op) = self.client.start_loopback_login(options_json.as_deref().unwrap_or("{}")).or_throw(&env)?;
+        Ok(LoopbackStart { op: to_js_op(op), url })
+    }
+
+    /// The result the engine keeps for an ended operation (what `wxa_wait` returns),
+    /// waiting at most `timeout_ms` for it to be published; `null` when it is not kept
+    /// (evicted, never issued) or not published in time. For `done` events that cannot
+    /// tell the whole result: one whose token was superseded while it was queued, or a
+    /// result whose own `type` field the event's `type` hides (`whoami`).
+    #[napi]
+    pub fn kept_result(&self, op: i64, timeout_ms: u32) -> Option<String> {
+        let op = u64::try_from(op).ok().filter(|op| *op > 0)?;
+        let wait = std::time::Duration::from_millis(u64::from(timeout_ms));
+        match self.client.wait(op, Some(wait)) {
+            Ok(Some(text)) => Some(text.as_str().to_owned()),
+            _ => None,
+        }
+    }
+
+    #[napi]
     pub fn cancel(&self, env: Env, op: i64) -> Result<()> {
         self.client.cancel(from_js_op(&env, op)?).or_throw(&env)
     }
 
     /// Cancels everything and returns once no event callback runs or will run; the
     /// `done` events of the canceled operations are queued to JS before it returns.
-    /// Then releases the thread-safe function. Idempotent.
+    /// Then queues one empty payload, the end marker: the queue is first in, first out,
+    /// so when JS receives it every payload of this client has been handed to JS (it is
+    /// what "no event after close" can be waited on with). Then releases the
+    /// thread-safe function. Idempotent: the marker is sent once.
     #[napi]
     pub fn close(&self) {
         self.client.close();
@@ -220,6 +276,9 @@ impl NativeClient {
         };
         // Released outside the lock; payloads already queued are still handed to JS,
         // which drops them (its client is closed).
+        if let Some(f) = tsfn.as_ref() {
+            let _ = f.call(String::new(), ThreadsafeFunctionCallMode::NonBlocking);
+        }
         drop(tsfn);
     }
 

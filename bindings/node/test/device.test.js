@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 
 const wxa = require('..');
 const { Client, DeviceLogin } = wxa;
-const { useEmulator, sleep } = require('./helpers');
+const { useEmulator } = require('./helpers');
 
 const emu = useEmulator();
 
@@ -95,8 +95,13 @@ test('device login: cancel -> pollingCanceled once, done rejects CanceledError',
     await new Promise((resolve) => client.once('authorizationPending', resolve));
     login.cancel();
     await assert.rejects(login.done, (e) => e instanceof wxa.CanceledError && e.status === 'WXA_ERR_CANCELED');
-    await sleep(1500); // a poll interval: nothing more may arrive
-    const types = seen.map((p) => p.type);
+    // Nothing more may arrive: a later operation's `done` is a barrier (a client's events
+    // reach JS in order), so anything the login queued after its own `done` would be in
+    // `seen` by then. The barrier fails at once (no token), without a request.
+    const polls = (await emu.requests('device_token')).length;
+    await assert.rejects(client.refresh(), wxa.NotAuthorizedError);
+    assert.equal((await emu.requests('device_token')).length, polls, 'no poll after the cancel');
+    const types = seen.filter((p) => p.op === login.op).map((p) => p.type);
     assert.equal(types.filter((t) => t === 'pollingCanceled').length, 1, types.join(','));
     assert.ok(types.indexOf('pollingCanceled') < types.indexOf('done'), types.join(','));
     assert.equal(types.at(-1), 'done');

@@ -178,6 +178,26 @@ test('InvalidArgumentError: bad config throws from the constructor, bad argument
   });
 });
 
+test('config values of the wrong type: errors name the key, never the value', () => {
+  const cases = [
+    ['timeout_ms', '100', '100'],
+    ['max_retries', '7391', '7391'],
+    ['self_contained_token', '8317', '8317'],
+    ['client_secret', 5551234, '5551234'],
+    ['refresh_before_expiry_s', [4242], '4242'],
+    ['scope', { s3cr3t: 1 }, 's3cr3t'],
+    ['environment', 's3cr3t-cloud', 's3cr3t'],
+    ['proxy', 'socks5://user:s3cr3t@proxy.example.com', 's3cr3t'],
+  ];
+  for (const [key, value, shown] of cases) {
+    assert.throws(
+      () => new Client(emu.config({ [key]: value })),
+      (e) => e instanceof wxa.InvalidArgumentError && e.message.includes(key) && !e.message.includes(shown),
+      `${key}: ${JSON.stringify(value)}`,
+    );
+  }
+});
+
 test('ExpiredError when a device code expires', () =>
   withClient({}, async (client) => {
     await emu.admin('/_emulator/config', { device_expires_in_s: 2, device_interval_s: 1 });

@@ -82,6 +82,24 @@ class Emulator {
     await this.admin('/_emulator/config', { device_interval_s: 1, device_expires_in_s: 600 });
   }
 
+  /** Moves the emulator's "now" ahead (its expiries only, not the engine's clock). */
+  advanceClock(seconds) {
+    return this.admin('/_emulator/clock/advance', { seconds });
+  }
+
+  /** Recorded requests' `grant_type`s at the token endpoint. */
+  async grants() {
+    return (await this.requests('token')).map((r) => Object.fromEntries(r.form).grant_type);
+  }
+
+  get fedrampApiUrl() {
+    return `${this.base}/fedramp/v1`;
+  }
+
+  get fedrampIdbrokerUrl() {
+    return `${this.base}/fedramp`;
+  }
+
   config(extra = {}) {
     return {
       client_id: 'test-client',
@@ -136,11 +154,59 @@ async function codeLogin(client, opts) {
   return client.handleRedirect(await authorize(url));
 }
 
+/** Runs `fn(emu)` with an emulator of its own (for tests that change its config or clock). */
+async function withEmulator(fn) {
+  const emu = await startEmulator();
+  try {
+    return await fn(emu);
+  } finally {
+    await emu.stop();
+  }
+}
+
+/** GET as a browser would, not following redirects: { status, body, location }. */
+async function browserGet(url) {
+  const res = await fetch(url, { redirect: 'manual', headers: { accept: '*/*' } });
+  return { status: res.status, body: await res.text(), location: res.headers.get('location') };
+}
+
+/** A recorded request's header (names are recorded in lower case), or ''. */
+function header(record, name) {
+  const found = (record.headers || []).find(([k]) => k === name.toLowerCase());
+  return found ? found[1] : '';
+}
+
+/** The emulator's Service App, for a client's config. */
+const SERVICE_APP = { client_id: 'service-app', client_secret: 'service-app-secret' };
+
+/** The end marker of a closed client: resolves once every event queued before close() reached JS. */
+const DRAINED = Symbol.for('webex-auth.drained');
+
+/** `client[DRAINED]`, bounded: rejects if the marker does not come within `ms`. */
+function drained(client, ms = 10000) {
+  let timer;
+  const bound = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no end marker within ${ms} ms of close()`)), ms);
+  });
+  return Promise.race([client[DRAINED], bound]).finally(() => clearTimeout(timer));
+}
+
 /** Resolves with the arguments of the next `name` event. */
 function once(emitter, name) {
   return new Promise((resolve) => emitter.once(name, resolve));
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-module.exports = { startEmulator, useEmulator, authorize, codeLogin, once, sleep, ROOT, EMULATOR };
+module.exports = {
+  startEmulator,
+  useEmulator,
+  withEmulator,
+  authorize,
+  codeLogin,
+  browserGet,
+  header,
+  once,
+  SERVICE_APP,
+  drained,
+  ROOT,
+  EMULATOR,
+};

@@ -9,7 +9,7 @@ const path = require('node:path');
 
 const wxa = require('..');
 const { Client } = wxa;
-const { useEmulator, codeLogin, sleep } = require('./helpers');
+const { useEmulator, codeLogin, drained } = require('./helpers');
 
 const PKG = path.resolve(__dirname, '..');
 
@@ -54,8 +54,10 @@ test('close with operations in flight: all reject CanceledError, no event after 
   assert.equal(client.closed, true);
   for (const p of ops) await assert.rejects(p, (e) => e instanceof wxa.CanceledError && /closed/.test(e.message));
   await assert.rejects(device.done, wxa.CanceledError);
-  // Give any late thread-safe calls time to arrive: they must be dropped.
-  await sleep(2000);
+  // Every payload the engine queued before close() returned (the canceled operations'
+  // `done`s, the device login's pollingCanceled) has reached JS once the addon's end
+  // marker has: they were all dropped.
+  await drained(client);
   assert.deepEqual(
     seen.filter((e) => e.afterClose),
     [],
@@ -80,6 +82,11 @@ test('a closed client throws/rejects ClientClosedError everywhere', async () => 
   await assert.rejects(client.clientCredentials(), closed);
   await assert.rejects(client.logout(), closed);
   await assert.rejects(client.loginWithJwt('a.b.c'), closed);
+  await assert.rejects(client.tokenRejected('a'), closed);
+  await assert.rejects(client.whoami(), closed);
+  await assert.rejects(client.serviceAppToken({ targetOrgId: 'o', authorizingToken: 't' }), closed);
+  await assert.rejects(client.createGuest({ subject: 's' }), closed);
+  assert.throws(() => client.startLoopbackLogin(), closed);
 });
 
 test('close from inside an event listener does not deadlock and stops further events', async () => {
@@ -101,21 +108,23 @@ test('close from inside an event listener does not deadlock and stops further ev
   // The operation had finished in the engine (its done was queued) but JS had not seen
   // it: the Promise rejects as canceled-by-close and no done event is emitted.
   await assert.rejects(p, wxa.CanceledError);
-  await sleep(200);
+  await drained(client);
   assert.deepEqual(after, []);
 });
 
 test('1,000 clients opened and closed: flat memory', async (t) => {
   const gc = global.gc;
   const round = async (n) => {
+    const closing = [];
     for (let i = 0; i < n; i++) {
       const c = new Client(emu.config());
       c.on('token:refresh', () => {});
       c.initiateLogin({ state: { i } });
       c.setToken({ access_token: `token-${i}`, expires_in: 3600, refresh_token: `r-${i}` });
       c.close();
+      closing.push(drained(c));
     }
-    await sleep(20); // let queued thread-safe calls drain
+    await Promise.all(closing); // every queued thread-safe call has been delivered
     gc();
   };
   await round(1000); // warm-up: runtime threads, allocator arenas, JIT, V8 heap sizing
@@ -134,9 +143,11 @@ test('clients dropped without close() are collected', async () => {
   (() => {
     for (let i = 0; i < 50; i++) registry.register(new Client(emu.config()), i);
   })();
-  for (let i = 0; i < 20 && finalized.length < 50; i++) {
+  // Finalization callbacks run as tasks of the event loop: collect, then give the loop
+  // a turn, until they ran (bounded in turns, not in time).
+  for (let turn = 0; turn < 200 && finalized.length < 50; turn++) {
     global.gc();
-    await sleep(20);
+    await new Promise(setImmediate);
   }
   assert.ok(finalized.length >= 45, `${finalized.length} of 50 collected`);
 });
@@ -209,16 +220,25 @@ test('an event listener that throws: an uncaught exception, and the client keeps
   const src = `
     const { Client } = require(${JSON.stringify(PKG)});
     const errors = [];
-    process.on('uncaughtException', (e) => errors.push(e.message));
+    let token;
+    // Done when both operations resolved and both listener errors surfaced, in
+    // whatever order the two arrive.
+    const finish = () => {
+      if (token === undefined || errors.length < 2) return;
+      console.log(JSON.stringify({ token, errors }));
+      c.close();
+    };
+    process.on('uncaughtException', (e) => {
+      errors.push(e.message);
+      finish();
+    });
     const c = new Client(${JSON.stringify(emu.config())});
     c.on('token:refresh', () => { throw new Error('listener bug'); });
     c.clientCredentials()
       .then((t) => c.clientCredentials().then(() => t))
       .then((t) => {
-        setTimeout(() => {
-          console.log(JSON.stringify({ token: typeof t.access_token, errors }));
-          c.close();
-        }, 50);
+        token = typeof t.access_token;
+        finish();
       });
   `;
   const r = await runChild(src, 10000);

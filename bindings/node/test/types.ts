@@ -12,6 +12,11 @@ import {
   CanceledError,
   ClientEvents,
   RedirectResult,
+  LoopbackLogin,
+  Guest,
+  Person,
+  IdTokenError,
+  IdTokenClaims,
 } from '..';
 
 async function main(): Promise<void> {
@@ -84,6 +89,38 @@ async function main(): Promise<void> {
       void e.errorDescription;
     }
   }
+
+  client.on('unauthorized', (e) => {
+    const why: string | undefined = e.reason;
+    const when: number | undefined = e.refresh_token_expired_at;
+    void [why, when];
+  });
+  const again: Token = await client.tokenRejected('the-token-the-api-refused');
+  void again.store_error;
+  const me: Person = await client.whoami();
+  const mine: [string, readonly string[], string | null] = [me.id, me.emails, me.orgId];
+  void mine;
+  const app: Token = await client.serviceAppToken({ targetOrgId: 'org', authorizingToken: 'tok' });
+  const app2: Token = await client.serviceAppToken({ target_org_id: 'org', authorizing_token: 'tok', application_id: 'a' });
+  void [app, app2];
+  const guest: Guest = await client.createGuest({ subject: 'visitor', displayName: 'Visitor' });
+  const guestToken: Token = guest.token;
+  const exp: number | null = guest.expiresAt;
+  void [guestToken, exp, guest.accessToken];
+  const loop: LoopbackLogin = client.startLoopbackLogin({ port: 0, timeoutMs: 60000, scope: 'openid email', state: { w: 1 } });
+  const openUrl: string = loop.url;
+  void [openUrl, loop.port, loop.op];
+  try {
+    const lr: RedirectResult = await loop.done;
+    const claims: IdTokenClaims | null = lr.idTokenClaims;
+    if (claims) {
+      const email: string | undefined = claims.email;
+      void [email, claims.sub];
+    }
+  } catch (e) {
+    if (e instanceof IdTokenError) void e.status;
+  }
+  loop.cancel();
 
   const jwt: string = createJwt({ issuer: 'i', secret: 'YS1ndWVzdC1pc3N1ZXItc2VjcmV0LW9mLTMyLWJ5dGU=', expires_in: 60, display_name: 'n', subject: 's' });
   const svg: string = qrCode(jwt, 'svg');

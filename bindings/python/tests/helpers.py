@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -88,6 +88,27 @@ class Emulator:
     def expire_refresh_tokens(self) -> None:
         self.post("/_emulator/expire_refresh_tokens")
 
+    def advance_clock(self, seconds: int) -> None:
+        """Moves the emulator's "now" ahead for every expiry it judges (not the engine's)."""
+        self.post("/_emulator/clock/advance", {"seconds": seconds})
+
+    def reset_clock(self) -> None:
+        self.post("/_emulator/clock/reset")
+
+    def rotate_keys(self, keep_old: bool = True) -> Dict[str, Any]:
+        return self.post("/_emulator/jwks/rotate", {"keep_old": keep_old})
+
+    def authorize_service_app(self, client_id: str, authorized: bool) -> None:
+        assert self.post("/_emulator/service_apps/authorize", {"client_id": client_id, "authorized": authorized})["ok"]
+
+    @property
+    def fedramp_api_url(self) -> str:
+        return self.base_url + "/fedramp/v1"
+
+    @property
+    def fedramp_idbroker_url(self) -> str:
+        return self.base_url + "/fedramp"
+
     def authorize(self, url: str) -> str:
         """GET the authorize URL without following the redirect; return ``Location``."""
         try:
@@ -149,6 +170,24 @@ def client_config(emu: Emulator, **overrides: Any) -> Dict[str, Any]:
     }
     cfg.update(overrides)
     return {k: v for k, v in cfg.items() if v is not None}
+
+
+def header(record: Dict[str, Any], name: str) -> str:
+    """A recorded request's header (names are recorded in lower case); "" when absent."""
+    return dict((k, v) for k, v in record.get("headers") or []).get(name.lower(), "")
+
+
+def browser_get(url: str) -> Tuple[int, str, Optional[str]]:
+    """GET ``url`` as a browser would, without following a redirect: ``(status, body,
+    Location)`` (an error status is returned, not raised)."""
+    try:
+        resp = _no_redirect_opener.open(url, timeout=10)
+        return resp.status, resp.read().decode("utf-8", "replace"), resp.headers.get("Location")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace"), err.headers.get("Location")
+
+
+SERVICE_APP = {"client_id": "service-app", "client_secret": "service-app-secret"}
 
 
 def form(record: Dict[str, Any]) -> Dict[str, str]:

@@ -28,12 +28,32 @@ def _header_text() -> str:
     return HEADER.read_text()
 
 
-def _declarations() -> str:
-    """The header without comments and preprocessor lines, whitespace collapsed."""
+def _logical_lines() -> str:
+    """The header without comments, with backslash-continued lines joined (as the C
+    preprocessor's first phases do): a multi-line ``#define`` is one line."""
     text = re.sub(r"/\*.*?\*/", " ", _header_text(), flags=re.S)
     text = re.sub(r"//[^\n]*", " ", text)
-    text = re.sub(r"^\s*#[^\n]*", " ", text, flags=re.M)
+    return re.sub(r"\\\n", " ", text)
+
+
+def _declarations() -> str:
+    """The header without comments and preprocessor lines, whitespace collapsed."""
+    text = re.sub(r"^\s*#[^\n]*", " ", _logical_lines(), flags=re.M)
     return re.sub(r"\s+", " ", text)
+
+
+def header_macros() -> Dict[str, Tuple[List[str], str]]:
+    """Function-like macros named ``wxa_*``: ``{name: (parameters, body)}``."""
+    macros = {}
+    for m in re.finditer(r"^\s*#\s*define\s+(wxa_\w+)\(([^)]*)\)(.*)$", _logical_lines(), flags=re.M):
+        params = [p.strip() for p in m.group(2).split(",") if p.strip()]
+        macros[m.group(1)] = (params, re.sub(r"\s+", " ", m.group(3)).strip())
+    return macros
+
+
+def header_defines() -> Dict[str, int]:
+    """Object-like ``#define WXA_... <number>``."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*#\s*define\s+(WXA_\w+)\s+(\d+)\b", _logical_lines(), flags=re.M)}
 
 
 def _typedefs(text: str) -> Dict[str, str]:
@@ -99,6 +119,43 @@ def test_header_functions_match_bindings() -> None:
         assert len(ours[name][1]) == len(argtypes), f"{name}: argument count"
         for i, (mine, theirs) in enumerate(zip(ours[name][1], argtypes)):
             assert mine is theirs, f"{name}: argument {i} is {mine.__name__}, the header says {theirs.__name__}"
+
+
+def test_wxa_init_is_a_macro_over_wxa_init_abi() -> None:
+    # What a C host calls `wxa_init` is wxa_init_abi(WXA_ABI_VERSION, ...): every
+    # function-like macro of the header forwards its parameters, in order, to a declared
+    # function, after constants of the header.
+    macros, declared, defines = header_macros(), header_functions(), header_defines()
+    assert "wxa_init" in macros, "the header no longer #defines wxa_init"
+    for name, (params, body) in macros.items():
+        m = re.fullmatch(r"(wxa_\w+)\s*\((.*)\)", body)
+        assert m, f"{name}: {body!r} is not a call"
+        target, args = m.group(1), [a.strip() for a in m.group(2).split(",")]
+        assert target in declared and target in _bindings.SIGNATURES, name
+        forwarded = [re.fullmatch(r"\(?(\w+)\)?", a).group(1) for a in args]  # type: ignore[union-attr]
+        assert forwarded[len(forwarded) - len(params) :] == params, f"{name} forwards its parameters in order"
+        fixed = forwarded[: len(forwarded) - len(params)]
+        assert all(c in defines for c in fixed), f"{name}: {fixed} are header constants"
+        if name in declared:  # also an exported symbol: the same arguments as the macro's
+            assert declared[target][1][len(fixed) :] == declared[name][1], name
+    params, body = macros["wxa_init"]
+    assert body.startswith("wxa_init_abi(WXA_ABI_VERSION,") and len(params) == 4
+    # The ABI: the header's, the package's constant and the loaded library's agree.
+    assert defines["WXA_ABI_VERSION"] == _bindings.ABI_VERSION == _bindings.lib.wxa_abi_version()
+
+
+def test_client_is_made_with_the_abi_handshake(emu, monkeypatch) -> None:
+    from helpers import client_config
+    from webex_auth import _abi
+
+    # A package written for another ABI: the library refuses to make the client.
+    monkeypatch.setattr(_abi, "ABI_VERSION", _abi.ABI_VERSION + 1)
+    with pytest.raises(webex_auth.InvalidArgumentError) as info:
+        webex_auth.Client(**client_config(emu))
+    assert "ABI" in str(info.value) and str(_abi.ABI_VERSION) in str(info.value), str(info.value)
+    monkeypatch.undo()
+    with webex_auth.Client(**client_config(emu)) as c:
+        assert c.initiate_login().startswith(emu.base_url)
 
 
 def test_header_callback_typedef_matches() -> None:

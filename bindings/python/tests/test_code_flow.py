@@ -115,6 +115,25 @@ def test_forged_state_is_refused_before_network(emu, make_client) -> None:
         c.handle_redirect(redirect)
 
 
+def test_changed_app_state_with_the_same_csrf_token_returns_the_original(emu, make_client) -> None:
+    # The browser (or anyone on the way) rewrites the app's part of `state` but keeps
+    # its CSRF token: the check passes, and the state returned is the one kept with the
+    # pending login, never the redirect's.
+    c = make_client()
+    redirect = login(emu, c, state={"return_to": "/inbox", "role": "user"})
+    q = query(redirect)
+    sent = decode_state(q["state"])
+    assert sent["csrf_token"]
+    changed = dict(sent, return_to="https://evil.example.com/", role="admin", extra=1)
+    encoded = base64.urlsafe_b64encode(json.dumps(changed).encode()).rstrip(b"=").decode()
+    parts = urllib.parse.urlsplit(redirect)
+    tampered = parts._replace(query=urllib.parse.urlencode(dict(q, state=encoded))).geturl()
+    result = c.handle_redirect(tampered)
+    assert result.state == {"return_to": "/inbox", "role": "user"}
+    assert "evil.example.com" not in result.clean_url and "admin" not in result.clean_url
+    assert result.token.access_token
+
+
 def test_state_of_another_client_is_refused(emu, make_client) -> None:
     a, b = make_client(), make_client()
     redirect = login(emu, a)

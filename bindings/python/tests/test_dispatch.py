@@ -107,7 +107,24 @@ def test_handlers_get_their_own_copy() -> None:
     assert seen == [{"type": "logout"}]
 
 
-def test_trampoline_ignores_unknown_slab_index() -> None:
-    # user_data that names no live client: dropped quietly, nothing raised into C
-    ev._on_event(987_654_321, DONE, 1, done(1))
-    ev._on_event(None, DONE, 1, None)
+def test_trampoline_drops_events_of_unknown_clients_with_a_warning(caplog) -> None:
+    # A client that left the slab (as a closed one does), with handlers still attached.
+    core = ev.register()
+    ran = []
+    core.handlers["done"] = [ran.append]
+    core.handlers["*"] = [ran.append]
+    core.claim(1)
+    ev._on_event(core.index, DONE, 7, done(7, access_token="live"))
+    assert len(ran) == 2  # while registered, its handlers run
+    ran.clear()
+    ev.unregister(core)
+    with caplog.at_level(logging.WARNING, logger="webex_auth"):
+        ev._on_event(core.index, DONE, 1, done(1, access_token="SECRET-token-value"))
+        ev._on_event(987_654_321, LOGOUT, 0, b'{"type":"logout"}')
+        ev._on_event(None, DONE, 1, None)  # NULL user_data: nothing raised into C either
+    assert ran == [] and core.waiters[1].done is None  # no handler ran, no waiter was fed
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "webex_auth"]
+    assert len(warnings) == 3, [r.getMessage() for r in caplog.records]
+    assert f"client #{core.index}" in warnings[0].getMessage() and "'done'" in warnings[0].getMessage()
+    assert "'logout'" in warnings[1].getMessage()
+    assert all("SECRET" not in r.getMessage() for r in caplog.records)

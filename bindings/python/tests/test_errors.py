@@ -28,7 +28,10 @@ def test_every_library_status_has_its_class_by_the_naming_rule() -> None:
             assert name in ("WXA_OK", "WXA_PENDING") and name not in STATUS_CLASSES
             assert type(err) is wa.WebexAuthError
         number += 1
-    assert number == len(STATUS_NAMES) >= 14
+    assert number == len(STATUS_NAMES) >= 15
+    # The newest status, walked above like every other: WXA_ERR_ID_TOKEN -> IdTokenError.
+    assert STATUS_CLASSES["WXA_ERR_ID_TOKEN"] is wa.IdTokenError
+    assert type(error_for_status(14, "m")) is wa.IdTokenError
     assert len(set(STATUS_CLASSES.values())) == len(STATUS_CLASSES) == number - 2
 
 

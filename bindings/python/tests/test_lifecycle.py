@@ -7,7 +7,6 @@ import gc
 import logging
 import os
 import threading
-import time
 
 import pytest
 
@@ -42,6 +41,15 @@ def test_use_after_close_raises(emu) -> None:
         lambda: c.token,
         lambda: c.set_token(access_token="x", expires_in=10),
         lambda: c.start_device_login(),
+        lambda: c.start_loopback_login(),
+        lambda: c.token_rejected("a"),
+        lambda: c.whoami(),
+        lambda: c.service_app_token(target_org_id="o", authorizing_token="t"),
+        lambda: c.create_guest(subject="s"),
+        lambda: asyncio.run(c.whoami_async()),
+        lambda: asyncio.run(c.token_rejected_async("a")),
+        lambda: asyncio.run(c.service_app_token_async(target_org_id="o", authorizing_token="t")),
+        lambda: asyncio.run(c.create_guest_async(subject="s")),
         lambda: c.cancel(1),
         lambda: c.on("done", print),
         lambda: asyncio.run(c.refresh_async()),
@@ -86,13 +94,22 @@ def test_handler_exception_is_logged_not_fatal(emu, make_client, caplog) -> None
 
     c.on("token:refresh", bad)
     c.on("token:refresh", seen)
-    with caplog.at_level(logging.ERROR, logger="webex_auth"):
-        tok = c.client_credentials()
-        seen.wait_for("token:refresh")
-        deadline = time.monotonic() + 5
-        while not any("handler exploded on purpose" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, "the handler's exception was not logged"
-            time.sleep(0.02)
+    logged = threading.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "handler exploded on purpose" in record.getMessage():
+                logged.set()
+
+    watch = Watch()
+    logging.getLogger("webex_auth").addHandler(watch)
+    try:
+        with caplog.at_level(logging.ERROR, logger="webex_auth"):
+            tok = c.client_credentials()
+            seen.wait_for("token:refresh")
+            assert logged.wait(5), "the handler's exception was not logged"
+    finally:
+        logging.getLogger("webex_auth").removeHandler(watch)
     assert tok.access_token
     rec = next(r for r in caplog.records if "handler exploded on purpose" in r.getMessage())
     assert rec.name == "webex_auth" and rec.levelno == logging.ERROR
@@ -192,12 +209,10 @@ def test_blocking_call_inside_handler_is_refused(emu, make_client) -> None:
 def test_handlers_run_on_library_thread_and_can_start_async_ops(emu, make_client) -> None:
     c = make_client()
     threads = []
-    c.on("done", lambda p: threads.append(threading.get_ident()))
+    ran = threading.Event()
+    c.on("done", lambda p: (threads.append(threading.get_ident()), ran.set()))
     c.client_credentials()
-    deadline = time.monotonic() + 5
-    while not threads:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    assert ran.wait(5)
     assert threads[0] != threading.get_ident()
 
 
@@ -220,6 +235,15 @@ def test_handlers_run_on_library_thread_and_can_start_async_ops(emu, make_client
         (lambda c: c.get_valid_token(1.5), TypeError),
         (lambda c: c.login_with_jwt(None), TypeError),
         (lambda c: c.login_with_jwt(""), ValueError),
+        (lambda c: c.token_rejected(b"tok"), TypeError),
+        (lambda c: c.token_rejected("a\x00b"), ValueError),
+        (lambda c: c.whoami(timeout=-1), ValueError),
+        (lambda c: c.service_app_token("org", "tok"), TypeError),  # keyword-only
+        (lambda c: c.service_app_token(target_org_id=1, authorizing_token="t"), TypeError),
+        (lambda c: c.service_app_token(target_org_id="o", authorizing_token="t", application_id=b"a"), TypeError),
+        (lambda c: c.create_guest("subject"), TypeError),  # keyword-only
+        (lambda c: c.create_guest(subject="s", display_name=["x"]), TypeError),
+        (lambda c: asyncio.run(c.whoami_async(timeout="1")), TypeError),
         (lambda c: c.set_token(42), TypeError),
         (lambda c: c.set_token(), TypeError),
         (lambda c: c.set_token({"access_token": None}), TypeError),
@@ -270,6 +294,28 @@ def test_config_errors_do_not_repeat_values(emu) -> None:
         with pytest.raises(wa.InvalidArgumentError) as info:
             wa.Client(**client_config(emu, **{key: value}))
         assert key in str(info.value) and "s3cr3t" not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "key,value,shown",
+    [
+        ("timeout_ms", "100", "100"),
+        ("max_retries", "7391", "7391"),
+        ("self_contained_token", "8317", "8317"),
+        ("client_secret", 5551234, "5551234"),
+        ("refresh_before_expiry_s", [4242], "4242"),
+        ("scope", {"s3cr3t": 1}, "s3cr3t"),
+        ("environment", "s3cr3t-cloud", "s3cr3t"),
+        ("proxy", "socks5://user:s3cr3t@proxy.example.com", "s3cr3t"),
+    ],
+)
+def test_config_errors_of_the_wrong_type_do_not_repeat_the_value(emu, key, value, shown) -> None:
+    # serde's own messages quote the value they refused ("invalid type: string "100",
+    # expected u64"); the library's never do, whatever the type.
+    with pytest.raises(wa.InvalidArgumentError) as info:
+        wa.Client(**client_config(emu, **{key: value}))
+    text = str(info.value)
+    assert key in text and shown not in text, text
 
 
 def test_unknown_operation(make_client) -> None:

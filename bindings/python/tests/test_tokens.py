@@ -220,7 +220,8 @@ def test_async_task_cancellation_cancels_operation(emu, make_client) -> None:
 
     async def main() -> None:
         task = asyncio.ensure_future(c.client_credentials_async())
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0)  # one turn: the task starts the operation and awaits it
+        assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -259,7 +260,8 @@ def test_close_cancels_async_operations(emu, make_client) -> None:
 
     async def main() -> None:
         task = asyncio.ensure_future(c.client_credentials_async())
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0)  # one turn: the task starts the operation and awaits it
+        assert not task.done()
         c.close()
         with pytest.raises(wa.CanceledError):
             await asyncio.wait_for(task, 5)

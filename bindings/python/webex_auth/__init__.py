@@ -19,6 +19,7 @@ from ._errors import (
     ClientClosedError,
     ExpiredError,
     HttpError,
+    IdTokenError,
     InternalError,
     InvalidArgumentError,
     InvalidClientError,
@@ -38,14 +39,19 @@ from ._errors import (
 )
 from ._events import EVENT_NAMES, EventHandler
 from ._jwt import create_jwt
+from ._loopback import LoopbackLogin
 from ._qr import qr_code
 from ._token import RedirectResult, Token
+from ._webex import Guest, Person
 
 __all__ = [
     "Client",
     "Token",
     "RedirectResult",
     "DeviceLogin",
+    "LoopbackLogin",
+    "Person",
+    "Guest",
     "EventHandler",
     "EVENT_NAMES",
     "STATUS_NAMES",
@@ -72,6 +78,7 @@ __all__ = [
     "NotAuthorizedError",
     "UnknownOperationError",
     "InternalError",
+    "IdTokenError",
 ]
 
 

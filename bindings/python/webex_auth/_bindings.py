@@ -14,9 +14,11 @@ import itertools
 from ctypes import POINTER, c_char_p, c_int32, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ._abi import ABI_VERSION
 from ._ffi import load_library
 
 __all__ = [
+    "ABI_VERSION",
     "lib",
     "MISSING",
     "SIGNATURES",
@@ -44,6 +46,10 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "wxa_status_name": (c_char_p, [wxa_status]),
     "wxa_event_name": (c_char_p, [wxa_event_type]),
     "wxa_last_error": (c_char_p, []),
+    "wxa_abi_version": (c_uint32, []),
+    # The header's `wxa_init` is a macro over wxa_init_abi; the exported wxa_init symbol
+    # (no ABI check) is declared too because the header declares it, but not used.
+    "wxa_init_abi": (wxa_status, [c_uint32, c_char_p, wxa_event_fn, c_void_p, POINTER(wxa_client_p)]),
     "wxa_init": (wxa_status, [c_char_p, wxa_event_fn, c_void_p, POINTER(wxa_client_p)]),
     "wxa_free": (None, [wxa_client_p]),
     "wxa_initiate_login": (wxa_status, [wxa_client_p, c_char_p, _out_str]),
@@ -55,6 +61,11 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "wxa_get_token": (wxa_status, [wxa_client_p, _out_str]),
     "wxa_set_token": (wxa_status, [wxa_client_p, c_char_p]),
     "wxa_logout": (wxa_status, [wxa_client_p, POINTER(wxa_op)]),
+    "wxa_token_rejected": (wxa_status, [wxa_client_p, c_char_p, POINTER(wxa_op)]),
+    "wxa_start_loopback_login": (wxa_status, [wxa_client_p, c_char_p, _out_str, POINTER(wxa_op)]),
+    "wxa_service_app_token": (wxa_status, [wxa_client_p, c_char_p, POINTER(wxa_op)]),
+    "wxa_create_guest": (wxa_status, [wxa_client_p, c_char_p, POINTER(wxa_op)]),
+    "wxa_whoami": (wxa_status, [wxa_client_p, POINTER(wxa_op)]),
     "wxa_create_jwt": (wxa_status, [c_char_p, _out_str]),
     "wxa_login_with_jwt": (wxa_status, [wxa_client_p, c_char_p, POINTER(wxa_op)]),
     "wxa_start_device_login": (wxa_status, [wxa_client_p, POINTER(wxa_op)]),

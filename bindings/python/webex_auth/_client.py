@@ -19,9 +19,10 @@ import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Set, Tuple, TypeVar, Union, overload
 
-from . import _events
+from . import _abi, _events
 from ._bindings import lib, take_string, wxa_op
 from ._device import DeviceLogin
+from ._loopback import LoopbackLogin
 from ._errors import (
     CanceledError,
     ClientClosedError,
@@ -47,12 +48,15 @@ from ._native import (
     raise_for,
 )
 from ._token import RedirectResult, Token, redirect_result, token_json, token_result
+from ._webex import Guest, Person, guest_result, person_result
 
 __all__ = ["Client"]
 
 F = TypeVar("F", bound=EventHandler)
 
 _CLOSE_DRAIN_S = 5.0  # how long close() waits for other threads' calls to return
+_REREAD_MS = 2000  # bound on reading a kept result whose `done` was already delivered
+_DEVICE_END_S = 5.0  # bound on waiting for a failed device login's `done`
 
 _live_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
@@ -107,9 +111,13 @@ class Client(Managed[int]):
         payload = _config_json(config)
         core = _events.register()
         out = ctypes.c_void_p()
-        status = lib.wxa_init(payload, _events.trampoline, ctypes.c_void_p(core.index), ctypes.byref(out))
+        # wxa_init_abi with the ABI this package was written for: a library of another
+        # ABI refuses (InvalidArgumentError naming both) instead of misreading arguments.
+        status = lib.wxa_init_abi(
+            _abi.ABI_VERSION, payload, _events.trampoline, ctypes.c_void_p(core.index), ctypes.byref(out)
+        )
         if status != OK or not out.value:
-            error = raise_for(status) if status != OK else InternalError("wxa_init succeeded without a client")
+            error = raise_for(status) if status != OK else InternalError("wxa_init_abi succeeded without a client")
             _events.unregister(core)
             raise error
         self._core = core
@@ -175,11 +183,33 @@ class Client(Managed[int]):
         except ClientClosedError:
             pass
 
+    def _settled(self, op: int, result: Dict[str, Any], reread: bool = False) -> Dict[str, Any]:
+        """``result`` as the operation ended, read again from the library when the
+        ``done`` event cannot tell it: a ``done`` still queued when the client's token
+        changed comes without its token (``"token_superseded": true``: no stale token
+        waits in the event queue), and ``reread`` results have a field the event's own
+        ``"type"`` hides (``whoami``'s). The result the library keeps for ``wxa_wait``
+        has it all, so the caller gets what its operation got, as a blocking call does.
+        Not kept any more, or scrubbed by a logout: ``result`` as it is."""
+        if not reread and result.get("token_superseded") is not True:
+            return result
+        out = ctypes.c_void_p()
+        try:
+            with self._using() as handle:
+                # The library queues an operation's `done` just before it publishes the
+                # result for wxa_wait: a handler thread can be that fast. Bounded wait.
+                status = lib.wxa_wait(handle, op, _REREAD_MS, ctypes.byref(out))
+        except ClientClosedError:
+            return result
+        text = take_string(out.value) if status == OK else None
+        return _events.parse_payload(DONE, text.encode("utf-8")) if text else result
+
     def _wait_sync(self, op: int, timeout: Optional[float]) -> Dict[str, Any]:
         """Block in ``wxa_wait`` (GIL released) in slices until ``op`` ends."""
         early = self._core.claim_sync(op)
         if early is not None:
-            return early
+            # Its `done` event came first: read what wxa_wait would have given.
+            return self._settled(op, early, reread=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         out = ctypes.c_void_p()
         self._waiting.add(op)
@@ -218,14 +248,16 @@ class Client(Managed[int]):
         waiter.listen(loop, fut, kind)
         try:
             if timeout is None:
-                return await fut
-            return await asyncio.wait_for(fut, timeout)
+                value = await fut
+            else:
+                value = await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
             self._cancel_quietly(op)
             raise _timeout_error(timeout) from None
         except asyncio.CancelledError:
             self._cancel_quietly(op)
             raise
+        return self._settled(op, value) if kind == DONE else value
 
     def _wait_waiter(self, waiter: OpWaiter, op: int, kind: str, timeout: Optional[float]) -> Dict[str, Any]:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -237,7 +269,7 @@ class Client(Managed[int]):
         if value is None:
             self._cancel_quietly(op)
             raise _timeout_error(timeout)
-        return value
+        return self._settled(op, value) if kind == DONE else value
 
     def _run(self, what: str, timeout: Any, fn: Callable[..., int], *args: Any) -> Dict[str, Any]:
         seconds = check_timeout(timeout)
@@ -245,12 +277,13 @@ class Client(Managed[int]):
         op = self._start(fn, *args)
         return result_or_raise(self._wait_sync(op, seconds))
 
-    async def _run_async(self, timeout: Any, fn: Callable[..., int], *args: Any) -> Dict[str, Any]:
+    async def _run_async(self, timeout: Any, fn: Callable[..., int], *args: Any, reread: bool = False) -> Dict[str, Any]:
         seconds = check_timeout(timeout)
         asyncio.get_running_loop()  # fail before starting anything when there is none
         op = self._start(fn, *args)
         waiter = self._core.claim(op)
-        return result_or_raise(await self._wait_async(waiter, op, DONE, seconds))
+        result = result_or_raise(await self._wait_async(waiter, op, DONE, seconds))
+        return self._settled(op, result, reread=True) if reread else result
 
     # ------------------------------------------------------------------- events
 
@@ -302,19 +335,10 @@ class Client(Managed[int]):
         login_hint: Optional[str] = None,
     ) -> str:
         """The authorize URL to send the user to (Authorization Code + PKCE). ``state``
-        is any JSON object, returned by ``handle_redirect`` as ``result.state``."""
-        opts: Dict[str, Any] = {}
-        for key, value in (("email", email), ("scope", scope), ("prompt", prompt), ("login_hint", login_hint)):
-            if check_opt_str(value, key) is not None:
-                opts[key] = value
-        if state is not None:
-            if not isinstance(state, Mapping):
-                raise TypeError(f"state must be a dict, not {type(state).__name__}")
-            opts["state"] = dict(state)
-        try:
-            options = dumps(opts)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"state is not JSON-serialisable: {exc}") from None
+        is any JSON object, returned by ``handle_redirect`` as ``result.state``. A
+        ``scope`` with ``openid`` makes it a Login with Webex: the result then carries
+        the validated ``id_token_claims``."""
+        options = _login_options({}, email, state, scope, prompt, login_hint)
         with self._using() as handle:
             return call_string_out(lib.wxa_initiate_login, handle, options)
 
@@ -429,6 +453,116 @@ class Client(Managed[int]):
             if status != OK:
                 raise raise_for(status)
 
+
+    # ------------------------------------------------------- 401s and Webex today
+
+    def token_rejected(self, access_token: str, *, timeout: Optional[float] = None) -> Token:
+        """Your API call with ``access_token`` got HTTP 401: refresh it if it is still
+        the client's token (single-flight: many callers that saw the same 401 share one
+        refresh; with a ``token_store``, one across every process sharing it), or get
+        the token that already replaced it. The result is the token to retry with."""
+        raw = encode(check_str(access_token, "access_token"))
+        return token_result(self._run("token_rejected", timeout, lib.wxa_token_rejected, raw))
+
+    async def token_rejected_async(self, access_token: str, *, timeout: Optional[float] = None) -> Token:
+        raw = encode(check_str(access_token, "access_token"))
+        return token_result(await self._run_async(timeout, lib.wxa_token_rejected, raw))
+
+    def whoami(self, *, timeout: Optional[float] = None) -> Person:
+        """Who the client's token is (``GET people/me``). A 401 leads to one
+        compare-and-refresh and one retry."""
+        return person_result(self._run("whoami", timeout, lib.wxa_whoami))
+
+    async def whoami_async(self, *, timeout: Optional[float] = None) -> Person:
+        # The `done` event's "type" ("done") hides the person's: read the kept result.
+        return person_result(await self._run_async(timeout, lib.wxa_whoami, reread=True))
+
+    def service_app_token(
+        self,
+        *,
+        target_org_id: Optional[str] = None,
+        authorizing_token: Optional[str] = None,
+        application_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> Token:
+        """The client's Service App's token for an org whose Full Admin authorized it;
+        it becomes the client's token (and refreshes like any other). The client's
+        config holds the Service App's ``client_id`` and ``client_secret``;
+        ``authorizing_token`` is an integration's token with
+        ``spark:applications_token`` (never the client's own). Both are required: the
+        library refuses a missing one (``InvalidArgumentError``, nothing sent). An org
+        that did not authorize the app: ``HttpError`` (HTTP 403) saying so."""
+        options = _service_app_options(target_org_id, authorizing_token, application_id)
+        return token_result(self._run("service_app_token", timeout, lib.wxa_service_app_token, options))
+
+    async def service_app_token_async(
+        self,
+        *,
+        target_org_id: Optional[str] = None,
+        authorizing_token: Optional[str] = None,
+        application_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> Token:
+        options = _service_app_options(target_org_id, authorizing_token, application_id)
+        return token_result(await self._run_async(timeout, lib.wxa_service_app_token, options))
+
+    def create_guest(
+        self, *, subject: Optional[str] = None, display_name: Optional[str] = None, timeout: Optional[float] = None
+    ) -> Guest:
+        """A guest through the client's Service App (Webex's replacement of the Guest
+        Issuer). The guest's token is the result; the client's own token stays. The
+        same ``subject`` again is the same guest. Refused on FedRAMP
+        (``InvalidArgumentError``, nothing sent)."""
+        options = _guest_options(subject, display_name)
+        return guest_result(self._run("create_guest", timeout, lib.wxa_create_guest, options))
+
+    async def create_guest_async(
+        self, *, subject: Optional[str] = None, display_name: Optional[str] = None, timeout: Optional[float] = None
+    ) -> Guest:
+        options = _guest_options(subject, display_name)
+        return guest_result(await self._run_async(timeout, lib.wxa_create_guest, options))
+
+    def start_loopback_login(
+        self,
+        *,
+        port: Optional[int] = None,
+        timeout: Optional[float] = None,
+        email: Optional[str] = None,
+        state: Optional[Mapping[str, Any]] = None,
+        scope: Optional[str] = None,
+        prompt: Optional[str] = None,
+        login_hint: Optional[str] = None,
+    ) -> LoopbackLogin:
+        """Start a loopback login (RFC 8252) for a native app: the library listens on
+        ``127.0.0.1`` (``port``, default any free one) and returns at once; open
+        ``login.url`` in a browser and ``login.wait()`` for the result. ``timeout``:
+        seconds the login waits for the browser (default: the config's
+        ``login_ttl_s``), then it ends with ``TimeoutError``. The other options are
+        ``initiate_login``'s. Does not block, so it has no ``_async`` twin: the waiting
+        is ``LoopbackLogin.wait_async``."""
+        opts: Dict[str, Any] = {}
+        if port is not None:
+            if isinstance(port, bool) or not isinstance(port, int):
+                raise TypeError(f"port must be an int, not {type(port).__name__}")
+            if not 0 <= port <= 65535:
+                raise ValueError(f"port must be between 0 and 65535, not {port}")
+            opts["port"] = port
+        seconds = check_timeout(timeout)
+        if seconds is not None:
+            opts["timeout_ms"] = max(1, math.ceil(seconds * 1000))
+        options = _login_options(opts, email, state, scope, prompt, login_hint)
+        url = ctypes.c_void_p()
+        op = wxa_op()
+        with self._using() as handle:
+            status = lib.wxa_start_loopback_login(handle, options, ctypes.byref(url), ctypes.byref(op))
+            if status != OK:
+                raise raise_for(status)
+        text = take_string(url.value)
+        if text is None:
+            raise InternalError("wxa_start_loopback_login returned no URL")
+        waiter = self._core.claim(int(op.value))
+        return LoopbackLogin._make(self, int(op.value), waiter, text)
+
     # ------------------------------------------------------------ device flow
 
     def start_device_login(self, *, timeout: Optional[float] = None) -> "DeviceLogin":
@@ -440,6 +574,13 @@ class Client(Managed[int]):
         op = self._start(lib.wxa_start_device_login)
         waiter = self._core.claim(op)
         payload = self._wait_waiter(waiter, op, USER_CODE, seconds)
+        if payload.get("type") == "getUserCodeFailure":
+            # Its `done` follows at once; until then the library counts the login as
+            # running, and a retry right after this raises would be refused.
+            try:
+                self._wait_waiter(waiter, op, DONE, _DEVICE_END_S)
+            except TimeoutError:  # pragma: no cover - the failure below says what went wrong
+                pass
         return DeviceLogin._make(self, op, waiter, payload)
 
     async def start_device_login_async(self, *, timeout: Optional[float] = None) -> "DeviceLogin":
@@ -448,6 +589,11 @@ class Client(Managed[int]):
         op = self._start(lib.wxa_start_device_login)
         waiter = self._core.claim(op)
         payload = await self._wait_async(waiter, op, USER_CODE, seconds)
+        if payload.get("type") == "getUserCodeFailure":
+            try:  # as in start_device_login: the login has ended when this raises
+                await self._wait_async(waiter, op, DONE, _DEVICE_END_S)
+            except TimeoutError:  # pragma: no cover
+                pass
         return DeviceLogin._make(self, op, waiter, payload)
 
     def cancel(self, op: int) -> None:
@@ -460,3 +606,41 @@ class Client(Managed[int]):
             status = lib.wxa_cancel(handle, op)
             if status != OK:
                 raise raise_for(status)
+
+
+def _login_options(
+    opts: Dict[str, Any],
+    email: Any,
+    state: Any,
+    scope: Any,
+    prompt: Any,
+    login_hint: Any,
+) -> bytes:
+    """``opts`` plus ``initiate_login``'s options, as JSON."""
+    for key, value in (("email", email), ("scope", scope), ("prompt", prompt), ("login_hint", login_hint)):
+        if check_opt_str(value, key) is not None:
+            opts[key] = value
+    if state is not None:
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict, not {type(state).__name__}")
+        opts["state"] = dict(state)
+    try:
+        return dumps(opts)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"state is not JSON-serialisable: {exc}") from None
+
+
+def _string_options(**values: Any) -> bytes:
+    """Options of str values as JSON, ``None`` left out. Whether a required one is
+    missing or empty is the library's to say (it names the option)."""
+    return dumps({k: v for k, v in values.items() if check_opt_str(v, k, allow_empty=True) is not None})
+
+
+def _service_app_options(target_org_id: Any, authorizing_token: Any, application_id: Any) -> bytes:
+    return _string_options(
+        target_org_id=target_org_id, authorizing_token=authorizing_token, application_id=application_id
+    )
+
+
+def _guest_options(subject: Any, display_name: Any) -> bytes:
+    return _string_options(subject=subject, display_name=display_name)

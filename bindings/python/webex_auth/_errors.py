@@ -35,6 +35,7 @@ __all__ = [
     "NotAuthorizedError",
     "UnknownOperationError",
     "InternalError",
+    "IdTokenError",
     "STATUS_NAMES",
     "STATUS_NUMBERS",
     "STATUS_CLASSES",
@@ -194,6 +195,11 @@ class UnknownOperationError(WebexAuthError):
 
 class InternalError(WebexAuthError):
     """``WXA_ERR_INTERNAL``: a bug in the library (a caught panic)."""
+
+
+class IdTokenError(WebexAuthError):
+    """``WXA_ERR_ID_TOKEN``: the ``id_token`` of a Login with Webex (OpenID Connect)
+    failed validation (signature, issuer, audience, expiry, nonce); no token was stored."""
 
 
 E = TypeVar("E", bound=WebexAuthError)

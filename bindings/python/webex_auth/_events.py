@@ -280,6 +280,12 @@ def _on_event(user_data: Optional[int], etype: int, op: int, payload: Optional[b
         ref = _slab.get(index)
         core = ref() if ref is not None else None
         if core is None:
+            # Every client's events end before it leaves the slab, so this is a bug
+            # somewhere: say so (never the payload: it may hold a token) and drop it.
+            logger.warning(
+                "webex_auth: dropped a %r event (op %d) for client #%d, which this process does not know",
+                EVENT_TYPES.get(etype, str(etype)), op, index,
+            )  # fmt: skip
             return
         active = dispatching()
         active.add(index)

@@ -29,6 +29,11 @@ class Token:
     ``repr``/``str`` never show ``access_token``, ``refresh_token`` or ``id_token``.
     ``to_dict()`` gives the shape ``Client.set_token`` (and ``wxa_set_token``) takes, so
     a saved token restores as it was.
+
+    ``store_error``: set on the token of an operation whose new token could not be
+    written to the configured ``token_store`` (the message says why; the client keeps
+    the token and retries the write). It is about that result, not the token: it is
+    not part of ``to_dict()`` and not compared.
     """
 
     access_token: str
@@ -38,14 +43,16 @@ class Token:
     refresh_token_expires_at: Optional[datetime] = None
     scope: Optional[str] = None
     id_token: Optional[str] = field(default=None)
+    store_error: Optional[str] = field(default=None, compare=False)
 
     def __repr__(self) -> str:
+        stored = "" if self.store_error is None else f", store_error={self.store_error!r}"
         return (
             f"Token(access_token={_hidden(self.access_token)}, "
             f"token_type={self.token_type!r}, expires_at={_iso(self.expires_at)!r}, "
             f"refresh_token={_hidden(self.refresh_token)}, "
             f"refresh_token_expires_at={_iso(self.refresh_token_expires_at)!r}, "
-            f"scope={self.scope!r}, id_token={_hidden(self.id_token)})"
+            f"scope={self.scope!r}, id_token={_hidden(self.id_token)}{stored})"
         )
 
     __str__ = __repr__
@@ -107,40 +114,53 @@ class Token:
             refresh_token_expires_at=ms_to_datetime(data.get("refresh_token_expires_at")),
             scope=text("scope"),
             id_token=text("id_token"),
+            store_error=text("store_error"),
         )
 
 
 @dataclass(frozen=True)
 class RedirectResult:
-    """What ``handle_redirect`` gives: the token, the redirect URL with ``code``, the
-    CSRF token and other sensitive parameters removed, the app's ``state`` object
-    passed to ``initiate_login`` (``{}`` when none) and the code's ``org_id``."""
+    """What ``handle_redirect`` (and a loopback login) gives: the token, the redirect
+    URL with ``code``, the CSRF token and other sensitive parameters removed, the app's
+    ``state`` object passed to ``initiate_login`` (``{}`` when none), the code's
+    ``org_id``, and for a Login with Webex (scope ``openid``) the validated claims of
+    its ``id_token`` (``sub``, ``email``, ``name``, ...; ``None`` without one)."""
 
     token: Token
     clean_url: str
     state: Dict[str, Any]
     org_id: Optional[str] = None
+    id_token_claims: Optional[Dict[str, Any]] = None
 
 
 def token_result(result: Mapping[str, Any]) -> Token:
     """The ``Token`` of a successful token operation's result. A result read after a
     logout no longer holds the token (the library drops it): ``NotAuthorizedError``."""
     if "access_token" not in result:
-        raise NotAuthorizedError("the token of this result was cleared by a logout before it was read")
+        raise NotAuthorizedError(
+            "the token of this result was cleared (a logout, or replaced by a newer token) before it was read"
+        )
     try:
         return Token.from_dict(result)
     except (TypeError, ValueError) as exc:
         raise InternalError(f"the library returned a malformed token: {exc}") from None
 
 
-def redirect_result(result: Mapping[str, Any], clean_url: str) -> RedirectResult:
+def redirect_result(result: Mapping[str, Any], clean_url: Optional[str] = None) -> RedirectResult:
+    """``clean_url``: what ``wxa_handle_redirect`` gave; a loopback login's result
+    carries its own (``"clean_url"``)."""
     state = result.get("state")
     org_id = result.get("org_id")
+    claims = result.get("id_token_claims")
+    if clean_url is None:
+        given = result.get("clean_url")
+        clean_url = given if isinstance(given, str) else ""
     return RedirectResult(
         token=token_result(result),
         clean_url=clean_url,
         state=state if isinstance(state, dict) else {},
         org_id=org_id if isinstance(org_id, str) else None,
+        id_token_claims=claims if isinstance(claims, dict) else None,
     )
 
 
