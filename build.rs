@@ -4,7 +4,7 @@
 //
 // The version macros come from Cargo.toml, the one place the version lives:
 // WXA_VERSION_MAJOR/MINOR/PATCH/STRING, and WXA_ABI_VERSION = the major version (a new
-// major is the only thing that may break the ABI; CHANGELOG.md). The shared library's
+// major is the only thing that may break the ABI; docs/C-API.md, "ABI policy"). The shared library's
 // SONAME is libwebex_auth.so.<major> for the same reason.
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;

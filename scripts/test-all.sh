@@ -3,7 +3,8 @@
 #   Rust (unit, integration, emulator, store, header freshness), C (tests/c, under
 #   valgrind when installed), Python (bindings/python, pytest + mypy), Node
 #   (bindings/node, node --test), the Webex JS SDK against the emulator (tests/sdk), the
-#   emulator's pages in headless Chromium (tests/browser), and interop against
+#   emulator's pages in headless Chromium (tests/browser), the release artefacts as a
+#   user installs them (tests/dist), the fleet example, and interop against
 #   oidc-provider, a third-party OAuth server (tests/interop).
 # Builds once in debug into one target/ shared by every suite. Needs cargo, cc,
 # python3 (with pip/venv), node/npm, redis-server, chromium; .ci/run installs what a
@@ -59,6 +60,13 @@ node_suite() {
         npm run build && npm test)
 }
 
+dist_suite() {
+    # The release artefacts as a user installs them: scripts/dist.sh --profile debug
+    # (the debug build above, nothing compiled twice), then C, Python and Node logins
+    # against the packaged emulator with cargo hidden from PATH.
+    "$ROOT/tests/dist/run.sh"
+}
+
 sdk_suite() {
     # The official Webex JS SDK (node and first-party plugins, pinned 3.12.0) against
     # the emulator: code exchange (confidential, PKCE), refresh, client credentials,
@@ -84,6 +92,7 @@ suite "rust tests" cargo test --workspace --no-fail-fast
 suite "c tests" "$ROOT/tests/c/run.sh"
 suite "python tests" python_suite
 suite "node tests" node_suite
+suite "dist: release artefacts" dist_suite
 suite "sdk: webex js sdk" sdk_suite
 suite "browser: emulator pages" browser_suite
 suite "example: fleet" fleet_example

@@ -10,7 +10,7 @@
 //
 // The ABI check: the addon links the engine statically, so the C ABI cannot mismatch,
 // but the addon's exports are an interface with index.js all the same. The addon
-// reports its engine version; its major is its ABI (CHANGELOG.md), and an addon of
+// reports its engine version; its major is its ABI (docs/C-API.md, "ABI policy"), and an addon of
 // another ABI than the one index.js was written for is refused with an error naming
 // both, instead of failing later on a missing or changed export.
 'use strict';

@@ -40,7 +40,8 @@ static void test_version_and_names(void) {
     CHECK(WXA_EVENT_POLLING_CANCELED == 10 && WXA_EVENT_LOGOUT == 11);
     CHECK(WXA_EVENT_JWT_REFRESH == 12);
 
-    CHECK_STREQ(wxa_status_name((wxa_status)14), "WXA_UNKNOWN_STATUS");
+    CHECK(WXA_ERR_ID_TOKEN == 14);
+    CHECK_STREQ(wxa_status_name((wxa_status)(WXA_ERR_ID_TOKEN + 1)), "WXA_UNKNOWN_STATUS");
     CHECK_STREQ(wxa_status_name((wxa_status)1000), "WXA_UNKNOWN_STATUS");
     CHECK_STREQ(wxa_status_name((wxa_status)-1), "WXA_UNKNOWN_STATUS");
     /* Event numbers name their payload "type" (the harness's table is the docs/C-API.md oracle). */

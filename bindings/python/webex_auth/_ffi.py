@@ -32,7 +32,7 @@ def _library_filename() -> str:
 LIBRARY_FILENAME = _library_filename()
 
 #: The library ABI this package is written for (the header's ``WXA_ABI_VERSION``, the
-#: major version; CHANGELOG.md has the policy). Changed by hand, after reviewing every
+#: major version; docs/C-API.md, "ABI policy"). Changed by hand, after reviewing every
 #: declaration in ``_bindings`` against the new header.
 ABI_VERSION = 1
 
