@@ -354,6 +354,11 @@ fn client_credentials_grant() {
     assert_eq!(access_token_of(&client), r["access_token"].as_str().unwrap());
 }
 
+/// A refresh token expiry beyond the 7-day keep-alive window: importing it starts no
+/// refresh (the test's refresh tokens are unknown to the emulator, so one would fail and
+/// clear the token while the test reads it).
+const THIRTY_DAYS_MS: i64 = 30 * 86_400_000;
+
 #[test]
 fn set_token_get_token_round_trip() {
     let emu = emulator();
@@ -366,7 +371,7 @@ fn set_token_get_token_round_trip() {
     client
         .set_token(
             &json!({"access_token": "A1", "refresh_token": "R1", "expires_in": 100, "scope": "spark:all",
-                    "refresh_token_expires_at": t0 + 1_000_000, "saved_by": {"version": "9.9"}})
+                    "refresh_token_expires_at": t0 + THIRTY_DAYS_MS, "saved_by": {"version": "9.9"}})
             .to_string(),
         )
         .unwrap();
@@ -375,7 +380,7 @@ fn set_token_get_token_round_trip() {
     assert_eq!(t["refresh_token"], "R1");
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["scope"], "spark:all");
-    assert_eq!(t["refresh_token_expires_at"], t0 + 1_000_000);
+    assert_eq!(t["refresh_token_expires_at"], t0 + THIRTY_DAYS_MS);
     let at = t["expires_at"].as_i64().unwrap();
     assert!((at - (t0 + 100_000)).abs() < 2000, "{at} vs {}", t0 + 100_000);
     assert!(t.get("saved_by").is_none());

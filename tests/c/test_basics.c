@@ -249,7 +249,8 @@ static void test_tokens(void) {
 
     /* expires_in form, with a key from a "newer version" that must be ignored */
     long long before = h_unix_ms();
-    long long rt_exp = before + 86400000LL;
+    /* beyond the 7-day keep-alive window: no refresh starts (rt-1 is unknown to the server) */
+    long long rt_exp = before + 30LL * 86400000LL;
     char *t1 = h_fmt("{\"access_token\":\"tok-1\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
                      "\"refresh_token\":\"rt-1\",\"refresh_token_expires_at\":%lld,"
                      "\"scope\":\"spark:all\",\"from_the_future\":{\"x\":[1,2]}}", rt_exp);
