@@ -30,8 +30,10 @@ def test_refresh_sync_and_async(emu, make_client) -> None:
     t1 = c.refresh(timeout=20)
     assert t1.access_token != before.access_token
     assert c.token is not None and c.token.access_token == t1.access_token
-    got = events.wait_for("token:refresh")
-    assert got["access_token"] == t1.access_token and "expires_at" in got
+    # The login's own token:refresh may still be on its way (events can arrive after the
+    # wait returns): wait for the one that carries the refreshed token.
+    got = events.wait_for("token:refresh", access_token=t1.access_token)
+    assert "expires_at" in got
 
     t2 = asyncio.run(c.refresh_async(timeout=20))
     assert t2.access_token not in (t1.access_token, before.access_token)
@@ -183,7 +185,9 @@ def test_engine_request_timeout(emu, make_client) -> None:
 
 def test_python_timeout_cancels_operation(emu, make_client) -> None:
     c = make_client()
-    emu.delay("token", 3000)
+    # Far longer than the SIGINT's 0.3 s: on a loaded machine the timer thread can be
+    # late, and the call must still be blocked when the signal comes.
+    emu.delay("token", 15000)
     done = Recorder()
     c.on("done", done)
     start = time.monotonic()
@@ -214,7 +218,9 @@ def test_network_error_to_closed_port(make_client, emu) -> None:
 
 def test_async_task_cancellation_cancels_operation(emu, make_client) -> None:
     c = make_client()
-    emu.delay("token", 3000)
+    # Far longer than the SIGINT's 0.3 s: on a loaded machine the timer thread can be
+    # late, and the call must still be blocked when the signal comes.
+    emu.delay("token", 15000)
     done = Recorder()
     c.on("done", done)
 
@@ -284,7 +290,9 @@ def test_ctrl_c_interrupts_a_blocking_wait_and_cancels(emu, make_client) -> None
     import threading
 
     c = make_client()
-    emu.delay("token", 3000)
+    # Far longer than the SIGINT's 0.3 s: on a loaded machine the timer thread can be
+    # late, and the call must still be blocked when the signal comes.
+    emu.delay("token", 15000)
     done = Recorder()
     c.on("done", done)
     main = threading.get_ident()

@@ -32,7 +32,7 @@ def test_service_app_token_then_whoami_and_guest(emu, make_client) -> None:
     assert token.access_token != authorizing and token.store_error is None
     assert "guest-issuer:write" in (token.scope or "")
     assert app.token is not None and app.token.access_token == token.access_token  # the client's token now
-    assert events.wait_for("token:refresh")["access_token"] == token.access_token
+    assert events.wait_for("token:refresh", access_token=token.access_token)
     [sent] = emu.requests("application_token")
     assert header(sent, "authorization") == "Bearer " + authorizing  # the integration's token, not the app's
     assert emu.requests("token") == []
@@ -197,7 +197,7 @@ def test_whoami_after_the_access_token_expired_refreshes_once_and_retries(fresh_
     assert fresh_emu.grants() == ["refresh_token"]
     now = c.token
     assert now is not None and now.access_token != first.access_token
-    assert refreshed.wait_for("token:refresh")["access_token"] == now.access_token
+    assert refreshed.wait_for("token:refresh", access_token=now.access_token)  # not the login's, still on its way
     auth = [header(r, "authorization") for r in fresh_emu.requests("people_me")]
     assert auth == ["Bearer " + first.access_token, "Bearer " + now.access_token]
 
