@@ -21,13 +21,7 @@ fn fifty_thousand_token_changes_behind_a_blocked_callback_stay_within_a_few_mib(
     let emu = emulator();
     let gate = Arc::new(Gate::default());
     let rec = Recorder::new();
-    let sink: EventSink = {
-        let (gate, rec) = (gate.clone(), rec.clone());
-        Arc::new(move |kind, op, payload| {
-            gate.wait();
-            rec.push(kind, op, payload);
-        })
-    };
+    let sink = gated_sink(&gate, &rec);
     let _open_at_the_end = OpenOnDrop(gate.clone());
     let client = Client::new(&confidential(&emu).to_string(), Some(sink)).unwrap();
     // Tokens as long as real Webex ones (a few hundred bytes each, access + refresh).

@@ -234,13 +234,7 @@ fn queued_events_lose_a_superseded_token() {
     let emu = emulator();
     let gate = Arc::new(Gate::default());
     let rec = Recorder::new();
-    let sink: EventSink = {
-        let (gate, rec) = (gate.clone(), rec.clone());
-        Arc::new(move |kind, op, payload| {
-            gate.wait();
-            rec.push(kind, op, payload);
-        })
-    };
+    let sink = gated_sink(&gate, &rec);
     let client = Client::new(&confidential(&emu).to_string(), Some(sink)).unwrap();
     // The first event goes into the callback and waits there at the gate; what follows
     // waits in the queue.

@@ -14,33 +14,13 @@ use serde_json::json;
 use webex_auth::Status;
 use webex_auth::store::{SaveError, Store, StoreConfig, format};
 
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const OTHER_KEY: &str = "HxwdGhsYGRYXFBUSExAREg8ODA0KCwgJBgcEBQIDAAE=";
 const TOKEN: &[u8] = br#"{"access_token":"SECRET-ACCESS-4f1c2a","refresh_token":"SECRET-REFRESH-9b8e7d"}"#;
 const CLIENT: &str = "C0ffee-client";
 
-/// A fresh directory for one test, removed when the test ends (passing or not).
-struct TestDir(PathBuf);
+mod common;
+mod stores;
 
-impl std::ops::Deref for TestDir {
-    type Target = PathBuf;
-    fn deref(&self) -> &PathBuf {
-        &self.0
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn dir(name: &str) -> TestDir {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store_file-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TestDir(d)
-}
+use stores::{KEY, OTHER_KEY, test_dir as dir};
 
 fn config(path: &Path, key: &str) -> StoreConfig {
     StoreConfig::from_json_value(&json!({"path": path.to_str().unwrap(), "key": key}))

@@ -470,6 +470,16 @@ impl Gate {
     }
 }
 
+/// A sink that records into `rec`, each event only once `gate` is open: the first event
+/// holds the client's callback at the gate, so what follows queues up behind it.
+pub fn gated_sink(gate: &Arc<Gate>, rec: &Recorder) -> EventSink {
+    let (gate, rec) = (gate.clone(), rec.clone());
+    Arc::new(move |kind, op, payload| {
+        gate.wait();
+        rec.push(kind, op, payload);
+    })
+}
+
 /// Opens the gate however a test ends, so a failed assertion does not leave a client's
 /// close() waiting on a callback that never returns.
 pub struct OpenOnDrop(pub Arc<Gate>);

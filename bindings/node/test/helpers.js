@@ -4,46 +4,16 @@
 
 const { before, after, beforeEach } = require('node:test');
 
-const { spawn } = require('node:child_process');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const EMULATOR =
-  process.env.WEBEX_AUTH_EMULATOR ||
-  path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'webex-auth-emulator');
+const { emulatorBinary, spawnEmulator } = require(path.join(ROOT, 'emulator', 'js', 'spawn.js'));
+const EMULATOR = emulatorBinary(ROOT);
 
-/** Starts the emulator; resolves with { base, admin(), stop() }. */
-function startEmulator(args = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(EMULATOR, ['--host', '127.0.0.1', '--port', '0', ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the emulator (${EMULATOR}) printed no listening line within 15 s`));
-    }, 15000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start the emulator ${EMULATOR}: ${e.message} (build it: cargo build -p webex-auth-emulator)`));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the emulator exited early with ${code}`));
-    });
-    const rl = readline.createInterface({ input: child.stdout });
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/.exec(line.trim());
-      if (!m) {
-        child.kill('SIGKILL');
-        reject(new Error(`unexpected emulator output: ${line}`));
-        return;
-      }
-      child.removeAllListeners('exit');
-      resolve(new Emulator(m[1], child));
-    });
-  });
+/** Resolves with a running Emulator once it printed its `listening` line. */
+async function startEmulator(args = []) {
+  const { base, child } = await spawnEmulator(EMULATOR, args);
+  return new Emulator(base, child);
 }
 
 class Emulator {
