@@ -563,3 +563,28 @@ impl Drop for Client {
         self.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Item 2 of the hardening round, without a race: a refresh that started from an
+    /// older epoch (a logout or `set_token` happened while its request was out) installs
+    /// nothing. Logout and `set_token` also abort the refresh task, so the end-to-end
+    /// tests pass on either guard; this one holds the epoch check alone.
+    #[test]
+    fn a_refresh_from_an_older_epoch_installs_nothing() {
+        let client = Client::new(r#"{"client_id":"c"}"#, None).unwrap();
+        client.set_token(r#"{"access_token":"OLD","refresh_token":"RT","expires_in":3600}"#).unwrap();
+        let (_, _, started_at) = client.inner.snapshot().unwrap();
+        client.set_token(r#"{"access_token":"APP","refresh_token":"RT2","expires_in":3600}"#).unwrap();
+        let late = token::parse_saved_token(r#"{"access_token":"LATE","expires_in":3600}"#, clock::now_ms()).unwrap();
+        assert!(client.inner.store_token_if(Some(started_at), late.clone(), false, 0, true).is_none());
+        assert_eq!(client.inner.snapshot().unwrap().0.access_token.expose(), "APP");
+        // After a logout (the token cleared, the epoch moved on) the same.
+        let (_, _, now_at) = client.inner.snapshot().unwrap();
+        client.inner.clear_token(&mut client.inner.lock());
+        assert!(client.inner.store_token_if(Some(now_at), late, false, 0, true).is_none());
+        assert!(client.inner.snapshot().is_none(), "a late refresh undid the logout");
+    }
+}
