@@ -15,6 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 export WEBEX_AUTH_CARGO_PROFILE=debug
+# One build, never rebuilt piecemeal: incremental caches would only cost disk (GBs).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 export WEBEX_AUTH_EMULATOR=${WEBEX_AUTH_EMULATOR:-$CARGO_TARGET_DIR/debug/webex-auth-emulator}
 export WEBEX_AUTH_LIBRARY=${WEBEX_AUTH_LIBRARY:-$CARGO_TARGET_DIR/debug/libwebex_auth.so}
 
