@@ -110,10 +110,24 @@ def cmd_node_cargo_toml(meta: dict, root_manifest: Path, out: Path) -> None:
     if "resolver" in root.get("workspace", {}):
         text += f"resolver = {toml_value(root['workspace']['resolver'])}\n"
     for name, settings in profiles.items():
-        text += f"\n[profile.{name}]\n"
-        for key, value in settings.items():
-            text += f"{key} = {toml_value(value)}\n"
+        text += toml_table(f"profile.{toml_key(name)}", settings)
     out.write_text(text)
+
+
+def toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+
+
+def toml_table(header: str, table: dict) -> str:
+    """`[header]` with the table's values, then its sub-tables (profile.dev.package."*")."""
+    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    text = f"\n[{header}]\n" if scalars or not table else ""
+    for key, value in scalars.items():
+        text += f"{toml_key(key)} = {toml_value(value)}\n"
+    for key, value in table.items():
+        if isinstance(value, dict):
+            text += toml_table(f"{header}.{toml_key(key)}", value)
+    return text
 
 
 def cmd_node_package_json(src: Path, out: Path, platform_package: str, version: str) -> None:
