@@ -20,7 +20,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "--- building the example and the emulator (cargo build)"
-(cd "$ROOT" && cargo build --quiet -p webex-auth-emulator && cargo build --quiet -p webex-auth --example fleet)
+# The same command as scripts/test-all.sh: after it, nothing is rebuilt (building one
+# package alone selects other dependency features and recompiles them).
+(cd "$ROOT" && cargo build --quiet --workspace --all-targets)
 
 # A free loopback port for Redis (the kernel picks it; released just before use).
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
