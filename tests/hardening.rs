@@ -135,6 +135,17 @@ fn refresh_is_retried_after_429_and_503_and_others_keep_their_retries() {
 // ---------------------------------------------------------------------------------
 // Item 5: close (wxa_free) stops everything, background refreshes included.
 
+/// Closes on another thread and fails (instead of hanging) when close does not return:
+/// a background task that close did not stop keeps it waiting.
+fn close_promptly(client: Client) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        client.close();
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(LONG).is_ok(), "close did not return: a task of the client still runs");
+}
+
 #[test]
 fn close_stops_a_refresh_waiting_on_retry_after() {
     let emu = emulator();
@@ -142,7 +153,7 @@ fn close_stops_a_refresh_waiting_on_retry_after() {
     emu.script(Endpoint::Token, vec![Scripted::status(503).with_header("Retry-After", "2")]);
     let _op = client.refresh().unwrap();
     wait_requests(&emu, Endpoint::Token, 1);
-    client.close();
+    close_promptly(client);
     // An observation window for an absence: the retry would come after 2 s.
     std::thread::sleep(Duration::from_millis(2600));
     assert_eq!(emu.requests(Endpoint::Token).len(), 1, "a request of a closed client reached the server");
@@ -159,7 +170,7 @@ fn close_stops_a_shared_refresh_started_by_get_valid_token() {
     // test; instead a get_valid_token asking for more than 40 s starts the refresh.
     let _ = client.get_valid_token(60).unwrap();
     wait_requests(&emu, Endpoint::Token, 1);
-    client.close();
+    close_promptly(client);
     std::thread::sleep(Duration::from_millis(2600));
     assert_eq!(emu.requests(Endpoint::Token).len(), 1);
 }
