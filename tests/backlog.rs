@@ -22,8 +22,10 @@ fn fifty_thousand_token_changes_behind_a_blocked_callback_stay_within_a_few_mib(
     let gate = Arc::new(Gate::default());
     let rec = Recorder::new();
     let sink = gated_sink(&gate, &rec);
-    let _open_at_the_end = OpenOnDrop(gate.clone());
     let client = Client::new(&confidential(&emu).to_string(), Some(sink)).unwrap();
+    // After the client: dropped first, so a failing assertion opens the gate before the
+    // client's close waits for its callback.
+    let _open_at_the_end = OpenOnDrop(gate.clone());
     // Tokens as long as real Webex ones (a few hundred bytes each, access + refresh).
     let token = |i: usize| {
         json!({"access_token": format!("{i:08}{}", "a".repeat(400)), "refresh_token": format!("{i:08}{}", "r".repeat(400)),

@@ -196,6 +196,9 @@ fn callbacks_that_block_delay_only_their_own_client() {
             c
         })
         .collect();
+    // Dropped before the clients: a failing assertion opens the gate first, so their
+    // close does not wait forever on the callbacks held there.
+    let _open_on_failure = OpenOnDrop(gate.clone());
     let t0 = Instant::now();
     while blocked.load(Ordering::SeqCst) < 520 {
         assert!(t0.elapsed() < LONG, "only {} callbacks started", blocked.load(Ordering::SeqCst));
@@ -247,6 +250,7 @@ fn queued_events_lose_a_superseded_token() {
     let rec = Recorder::new();
     let sink = gated_sink(&gate, &rec);
     let client = Client::new(&confidential(&emu).to_string(), Some(sink)).unwrap();
+    let _open_on_failure = OpenOnDrop(gate.clone());
     // The first event goes into the callback and waits there at the gate; what follows
     // waits in the queue.
     client.set_token(r#"{"access_token":"FIRST","expires_in":3600}"#).unwrap();
