@@ -44,6 +44,9 @@ impl Tasks {
     /// and must always run to report its `done`, so it is never refused.
     pub fn spawn_op(self: &Arc<Self>, fut: impl Future<Output = ()> + Send + 'static) {
         let running = self.enter();
+        // Boxed: an operation's future holds a whole HTTP exchange (kilobytes), and tokio
+        // copies the task's stage in and out by value; a box makes those copies 8 bytes.
+        let fut = Box::pin(fut);
         runtime::handle().spawn(async move {
             let _running = running;
             fut.await;
@@ -58,6 +61,7 @@ impl Tasks {
         }
         let running = self.enter();
         let cancel = self.cancel.clone();
+        let fut = Box::pin(fut); // as in spawn_op: a shared refresh is a whole exchange too
         let handle = runtime::handle().spawn(async move {
             let _running = running;
             tokio::select! {
