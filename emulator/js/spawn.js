@@ -1,6 +1,6 @@
 // Starts webex-auth-emulator on a free loopback port from JavaScript: the one launcher
-// the JavaScript tests share (bindings/node/test, tests/sdk, tests/browser). Each wraps
-// the running process in its own admin-API helper.
+// the JavaScript tests share (bindings/node/test, tests/sdk, tests/browser), and one call
+// of its admin API. Each wraps the running process in its own helper.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -47,4 +47,17 @@ function spawnEmulator(binary, args = []) {
   });
 }
 
-module.exports = { emulatorBinary, spawnEmulator };
+/** One call of the emulator's admin API (`/_emulator/...`): GET without a body, else a
+ * JSON POST; the answer's JSON (null when empty), or an Error naming the path. */
+async function adminCall(base, pathname, body) {
+  const res = await fetch(base + pathname, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`emulator ${pathname} answered ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+module.exports = { adminCall, emulatorBinary, spawnEmulator };

@@ -6,7 +6,7 @@
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const { emulatorBinary, spawnEmulator } = require(path.join(ROOT, 'emulator', 'js', 'spawn.js'));
+const { adminCall, emulatorBinary, spawnEmulator } = require(path.join(ROOT, 'emulator', 'js', 'spawn.js'));
 const BINARY = emulatorBinary(ROOT);
 
 class Emulator {
@@ -15,15 +15,8 @@ class Emulator {
     this.child = child;
   }
 
-  async admin(pathname, body) {
-    const res = await fetch(`${this.base}/_emulator/${pathname}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`emulator ${pathname} answered ${res.status}: ${text}`);
-    return text ? JSON.parse(text) : null;
+  admin(pathname, body) {
+    return adminCall(this.base, `/_emulator/${pathname}`, body);
   }
 
   script(endpoint, responses) {
