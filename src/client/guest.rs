@@ -39,7 +39,7 @@ pub(super) async fn renew(inner: &Arc<Inner>, origin: OpId, epoch: u64) -> Resul
         let jwt = identity
             .sign(clock::now_ms() / 1000, inner.config.guest_expires_in_s, || uuid::Uuid::new_v4().to_string())?;
         let t = jwt_login(inner, Secret::new(jwt)).await?;
-        return match inner.store_token_if(Some(epoch), t.clone(), true, origin, true) {
+        return match inner.store_token_if(Some(epoch), t.clone(), true, origin, true, false) {
             Some(_) => Ok(t),
             None => Err(Error::new(Status::Canceled, "the guest renewal was superseded (logout or set_token)")),
         };

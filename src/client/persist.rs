@@ -194,7 +194,7 @@ impl Inner {
     /// Installs a token another instance stored; `token:refresh` (op `origin`) tells the
     /// app. `None` when superseded by a local change meanwhile.
     fn adopt(self: &Arc<Self>, epoch: u64, t: Supertoken, guest: bool, origin: OpId) -> Option<()> {
-        self.store_token_if(Some(epoch), t, guest, origin, true).map(|_| ())
+        self.store_token_if(Some(epoch), t, guest, origin, true, false).map(|_| ())
     }
 
     /// Another instance logged out: clear here too and say so (`logout`, op 0). May run

@@ -172,7 +172,7 @@ impl Inner {
                 let parsed = token::parse_token_response(&body, self.now());
                 crate::secret::wipe_map(&mut body);
                 let new = parsed?.inherit_refresh_token(old);
-                match self.store_token_if(Some(epoch), new.clone(), false, origin, true) {
+                match self.store_token_if(Some(epoch), new.clone(), false, origin, true, false) {
                     Some(_) => Ok(new),
                     None => Err(superseded()),
                 }
