@@ -93,6 +93,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_hides_the_code_and_the_state() {
+        let (_, r) = parse("https://app.example/cb?code=SECRET-CODE&state=CSRF-IN-STATE").unwrap();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("SECRET-CODE") && !shown.contains("CSRF-IN-STATE"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
     fn parse_takes_first_occurrence() {
         let (_, r) = parse("https://app/cb?code=c1&state=s1&state=s2&iss=x").unwrap();
         assert_eq!(r.code.as_deref(), Some("c1"));
