@@ -26,6 +26,30 @@ pub struct Refreshed {
 
 pub type SharedRefresh = Shared<BoxFuture<'static, Result<Arc<Refreshed>, Error>>>;
 
+/// A token to use now: the one the client holds, or the answer of the refresh this
+/// caller joined (whose result text is shared with every other caller of it).
+pub(super) enum Current {
+    Held(Supertoken),
+    Refreshed(Arc<Refreshed>),
+}
+
+impl Current {
+    pub(super) fn token(&self) -> &Supertoken {
+        match self {
+            Current::Held(t) => t,
+            Current::Refreshed(r) => &r.token,
+        }
+    }
+
+    /// The operation's result: the token's fields, or the refresh's shared text.
+    pub(super) fn into_output(self, now: i64) -> OpOutput {
+        match self {
+            Current::Held(t) => t.to_json_fields(now).into(),
+            Current::Refreshed(r) => OpOutput::Text { text: Arc::clone(&r.text), carries_token: true },
+        }
+    }
+}
+
 /// The refresh in flight: callers join `fut`; logout, `set_token` and close abort it.
 pub struct RefreshSlot {
     fut: SharedRefresh,
@@ -249,10 +273,9 @@ impl Inner {
         let keepalive_in = tok.keepalive_due_at(self.config.refresh_keepalive_ms, st.last_keepalive_at).map(delay);
         // One timer task per client, for whichever comes first (memory: 100,000 clients).
         st.timer = match (proactive_in, keepalive_in) {
-            (None, None) => None,
             (Some(p), k) if k.is_none_or(|k| p <= k) => self.tasks.spawn(proactive(Arc::downgrade(self), p)),
             (_, Some(k)) => self.tasks.spawn(keepalive(Arc::downgrade(self), k)),
-            (Some(p), None) => self.tasks.spawn(proactive(Arc::downgrade(self), p)),
+            _ => None,
         };
     }
 }
@@ -318,29 +341,7 @@ pub fn start_refresh(inner: &Arc<Inner>) -> Result<OpId, Error> {
 
 pub fn start_get_valid_token(inner: &Arc<Inner>, min_valid_s: u32) -> Result<OpId, Error> {
     inner.spawn_op(OpKind::ValidToken, move |inner, op| async move {
-        let now = inner.now();
-        let Some((tok, guest_session, _)) = inner.snapshot() else {
-            return Err(Error::new(Status::NotAuthorized, "the client has no token"));
-        };
-        let renewable = guest_session || tok.can_refresh(now);
-        let window = if renewable { inner.config.refresh_before_expiry_ms } else { 0 };
-        if tok.is_fresh(now, i64::from(min_valid_s) * 1000, window) {
-            return Ok(tok.to_json_fields(now).into());
-        }
-        if renewable {
-            let r = inner.shared_refresh(op).await?;
-            return Ok(OpOutput::Text { text: Arc::clone(&r.text), carries_token: true });
-        }
-        if tok.is_expired(now) {
-            let msg = "the token expired and cannot be refreshed";
-            let dead = inner.lock().refresh_dead;
-            inner.emit(EventType::Unauthorized, op, unauthorized(msg, dead));
-            return Err(Error::new(Status::NotAuthorized, msg));
-        }
-        Err(Error::new(
-            Status::NotAuthorized,
-            format!("the token expires sooner than the {min_valid_s} s asked for and cannot be refreshed"),
-        ))
+        Ok(inner.valid_token(op, min_valid_s).await?.into_output(inner.now()))
     })
 }
 
@@ -350,15 +351,54 @@ pub fn start_token_rejected(inner: &Arc<Inner>, access_token: &str) -> Result<Op
     }
     let rejected = Secret::new(access_token);
     inner.spawn_op(OpKind::TokenRejected, move |inner, op| async move {
-        let (tok, _, _) =
-            inner.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
-        // Another caller (or process) replaced it already: nothing to refresh.
-        if tok.access_token != rejected {
-            return Ok(tok.to_json_fields(inner.now()).into());
-        }
-        let r = inner.shared_refresh(op).await?;
-        Ok(OpOutput::Text { text: Arc::clone(&r.text), carries_token: true })
+        Ok(inner.refresh_unless_changed(op, &rejected).await?.into_output(inner.now()))
     })
+}
+
+impl Inner {
+    /// The token, good for at least `min_valid_s` more: the one held, else renewed
+    /// (single-flight). An expired token that cannot be renewed is announced
+    /// (`unauthorized`) and refused.
+    pub(super) async fn valid_token(self: &Arc<Self>, op: OpId, min_valid_s: u32) -> Result<Current, Error> {
+        let now = self.now();
+        let (tok, guest_session, _) =
+            self.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
+        let renewable = guest_session || tok.can_refresh(now);
+        let window = if renewable { self.config.refresh_before_expiry_ms } else { 0 };
+        if tok.is_fresh(now, i64::from(min_valid_s) * 1000, window) {
+            return Ok(Current::Held(tok));
+        }
+        if renewable {
+            return Ok(Current::Refreshed(self.shared_refresh(op).await?));
+        }
+        if tok.is_expired(now) {
+            let msg = "the token expired and cannot be refreshed";
+            let dead = self.lock().refresh_dead;
+            self.emit(EventType::Unauthorized, op, unauthorized(msg, dead));
+            return Err(Error::new(Status::NotAuthorized, msg));
+        }
+        Err(Error::new(
+            Status::NotAuthorized,
+            format!("the token expires sooner than the {min_valid_s} s asked for and cannot be refreshed"),
+        ))
+    }
+
+    /// The app's API call was refused (401) with `rejected`: refresh unless the token
+    /// changed meanwhile (compare-and-refresh; one refresh for every caller that saw the
+    /// same 401, across processes with a token store).
+    pub(super) async fn refresh_unless_changed(
+        self: &Arc<Self>,
+        op: OpId,
+        rejected: &Secret,
+    ) -> Result<Current, Error> {
+        let (tok, _, _) =
+            self.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
+        // Another caller (or process) replaced it already: nothing to refresh.
+        if tok.access_token != *rejected {
+            return Ok(Current::Held(tok));
+        }
+        Ok(Current::Refreshed(self.shared_refresh(op).await?))
+    }
 }
 
 pub fn start_client_credentials(inner: &Arc<Inner>) -> Result<OpId, Error> {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Inner, OpId, OpKind};
 use crate::error::{Error, Status};
-use crate::protocol::token::{self, Supertoken, parse_seconds};
+use crate::protocol::token::{self, parse_seconds};
 use crate::secret::{Secret, wipe_map, wipe_value};
 use crate::transport::{self, Request, RequestBody};
 
@@ -34,37 +34,6 @@ fn wipe_body(req: Request) {
 }
 
 impl Inner {
-    /// A token good for an API call now: the current one, refreshed first when it has
-    /// expired or is inside the refresh window and can be renewed.
-    async fn token_for_api(self: &Arc<Self>, op: OpId) -> Result<Supertoken, Error> {
-        let now = self.now();
-        let (tok, guest, _) =
-            self.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
-        let renewable = guest || tok.can_refresh(now);
-        if tok.is_fresh(now, 0, if renewable { self.config.refresh_before_expiry_ms } else { 0 }) {
-            return Ok(tok);
-        }
-        if renewable {
-            return Ok(self.shared_refresh(op).await?.token.clone());
-        }
-        Err(Error::new(Status::NotAuthorized, "the token expired and cannot be refreshed"))
-    }
-
-    /// The API refused `rejected` (401): refresh unless the token changed meanwhile
-    /// (compare-and-refresh; one refresh for every caller that saw the same 401).
-    pub(super) async fn refresh_unless_changed(
-        self: &Arc<Self>,
-        op: OpId,
-        rejected: &Secret,
-    ) -> Result<Supertoken, Error> {
-        let (tok, _, _) =
-            self.snapshot().ok_or_else(|| Error::new(Status::NotAuthorized, "the client has no token"))?;
-        if tok.access_token != *rejected {
-            return Ok(tok);
-        }
-        Ok(self.shared_refresh(op).await?.token.clone())
-    }
-
     /// Sends `make(token)` with the client's token; a 401 leads to one compare-and-refresh
     /// and one retry.
     async fn call_with_token(
@@ -72,14 +41,15 @@ impl Inner {
         op: OpId,
         make: impl Fn(&Secret) -> Request,
     ) -> Result<Map<String, Value>, Error> {
-        let tok = self.token_for_api(op).await?;
-        let req = make(&tok.access_token);
+        let current = self.valid_token(op, 0).await?;
+        let used = &current.token().access_token;
+        let req = make(used);
         let first = transport::execute(&self.config.http, &req, self.policy(false)).await;
         wipe_body(req);
         match first {
             Err(e) if e.server().http_status == Some(401) => {
-                let fresh = self.refresh_unless_changed(op, &tok.access_token).await?;
-                let req = make(&fresh.access_token);
+                let fresh = self.refresh_unless_changed(op, used).await?;
+                let req = make(&fresh.token().access_token);
                 let second = transport::execute(&self.config.http, &req, self.policy(false)).await;
                 wipe_body(req);
                 second
