@@ -132,39 +132,24 @@ impl From<Map<String, Value>> for OpOutput {
 /// Serializes a result — `{"ok":true, ...fields}` for a success, the failure fields as
 /// they are otherwise — straight into one buffer, and wipes the map it came from.
 fn result_text(ok: bool, mut fields: Map<String, Value>) -> ResultText {
-    let mut text = String::with_capacity(64 + fields.len() * 48);
+    let mut buf = Vec::with_capacity(64 + fields.len() * 48);
+    // serde_json escapes keys and values; writing into a Vec cannot fail.
     if ok {
-        text.push_str("{\"ok\":true");
+        buf.extend_from_slice(b"{\"ok\":true");
         for (k, v) in &fields {
-            text.push(',');
-            // Keys and values are JSON-escaped by serde_json (writing to a String cannot fail).
-            let _ = serde_json::to_writer(string_writer(&mut text), k);
-            text.push(':');
-            let _ = serde_json::to_writer(string_writer(&mut text), v);
+            buf.push(b',');
+            let _ = serde_json::to_writer(&mut buf, k);
+            buf.push(b':');
+            let _ = serde_json::to_writer(&mut buf, v);
         }
-        text.push('}');
+        buf.push(b'}');
     } else {
-        let mut v = Value::Object(std::mem::take(&mut fields));
-        text = v.to_string();
-        wipe_value(&mut v);
+        let _ = serde_json::to_writer(&mut buf, &fields);
     }
     crate::secret::wipe_map(&mut fields);
+    // serde_json writes UTF-8 only; the fallback cannot be taken.
+    let text = String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Arc::new(SecretText::new(text))
-}
-
-/// `io::Write` into a `String` (serde_json only writes UTF-8).
-fn string_writer(s: &mut String) -> impl std::io::Write + '_ {
-    struct W<'a>(&'a mut String);
-    impl std::io::Write for W<'_> {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.push_str(std::str::from_utf8(buf).map_err(|_| std::io::ErrorKind::InvalidData)?);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    W(s)
 }
 
 impl Inner {
