@@ -33,6 +33,24 @@ pub struct Persist {
     io: tokio::sync::Mutex<()>,
 }
 
+impl Persist {
+    /// The store holds generation `g` of the record, written here or read from there:
+    /// nothing of this client waits to be written.
+    fn settled(&self, g: u64) {
+        self.known.store(g, Ordering::SeqCst);
+        self.dirty.store(false, Ordering::SeqCst);
+    }
+
+    /// Writes `record` only if the store is empty (it lost its data), with a generation
+    /// above the one readers remember: to them the same number would mean no change.
+    async fn put_back(&self, record: Option<&[u8]>) {
+        let after = self.known.load(Ordering::SeqCst) + 1;
+        if let Ok(g) = self.store.save_if_empty(after, record).await {
+            self.settled(g);
+        }
+    }
+}
+
 /// The record the engine keeps in the store: the supertoken (the shape `wxa_get_token`
 /// returns), when it was obtained, and whether it is a guest session.
 fn record_of(token: &Supertoken, guest: bool, now: i64) -> Zeroizing<Vec<u8>> {
@@ -135,8 +153,7 @@ impl Inner {
             let expected = p.known.load(Ordering::SeqCst);
             match p.store.save(expected, record.as_ref().map(|r| r.as_slice())).await {
                 Ok(g) => {
-                    p.known.store(g, Ordering::SeqCst);
-                    p.dirty.store(false, Ordering::SeqCst);
+                    p.settled(g);
                     return Ok(());
                 }
                 Err(SaveError::Stale { current }) => p.known.store(current, Ordering::SeqCst),
@@ -285,8 +302,7 @@ impl Inner {
             let mut store_error = None;
             match p.store.save(expected, record.as_ref().map(|r| r.as_slice())).await {
                 Ok(g) => {
-                    p.known.store(g, Ordering::SeqCst);
-                    p.dirty.store(false, Ordering::SeqCst);
+                    p.settled(g);
                 }
                 // Our lock expired and another instance wrote meanwhile (fencing): its
                 // record wins; adopt it.
@@ -300,8 +316,7 @@ impl Inner {
                         if same_token(&t, g, &old, guest) {
                             let r = record.as_ref().map(|r| r.as_slice());
                             if let Ok(next) = p.store.save(generation, r).await {
-                                p.known.store(next, Ordering::SeqCst);
-                                p.dirty.store(false, Ordering::SeqCst);
+                                p.settled(next);
                             }
                             return new.map(|t| (t, None));
                         }
@@ -312,11 +327,7 @@ impl Inner {
                     // The store lost what it held (see `restore_lost`): this answer is
                     // the newest there is; put it back.
                     None => {
-                        let after = p.known.load(Ordering::SeqCst) + 1;
-                        if let Ok(g) = p.store.save_if_empty(after, record.as_ref().map(|r| r.as_slice())).await {
-                            p.known.store(g, Ordering::SeqCst);
-                            p.dirty.store(false, Ordering::SeqCst);
-                        }
+                        p.put_back(record.as_ref().map(|r| r.as_slice())).await;
                     }
                     Some(Stored { token: None, .. }) => {}
                 },
@@ -362,13 +373,7 @@ impl Inner {
             let Some(t) = st.token.as_ref() else { return };
             record_of(t, st.guest_session, self.now())
         };
-        // Above the generation readers remember: to them the same number would mean
-        // nothing changed.
-        let after = p.known.load(Ordering::SeqCst) + 1;
-        if let Ok(g) = p.store.save_if_empty(after, Some(record.as_slice())).await {
-            p.known.store(g, Ordering::SeqCst);
-            p.dirty.store(false, Ordering::SeqCst);
-        }
+        p.put_back(Some(record.as_slice())).await;
     }
 
     async fn reread_store(self: &Arc<Self>) {
@@ -379,9 +384,8 @@ impl Inner {
         match stored {
             Some(Stored { generation, token: Some(bytes) }) if generation != known => {
                 let Ok((t, g)) = token_of(&bytes, self.now(), &p.store.describe()) else { return };
-                p.known.store(generation, Ordering::SeqCst);
                 // Another instance's newer token replaces ours, written or not.
-                p.dirty.store(false, Ordering::SeqCst);
+                p.settled(generation);
                 let (epoch, same) = {
                     let st = self.lock();
                     (st.epoch, st.token.as_ref().is_some_and(|cur| same_token(&t, g, cur, st.guest_session)))
