@@ -220,9 +220,10 @@ mod tests {
     #[test]
     fn blocked_queues_do_not_delay_others_and_fast_ones_add_no_threads() {
         // Fast deliveries first: 20,000 queues with one quick event each need no more
-        // than a handful of threads (they do not grow with clients or events). Other
-        // tests share the dispatcher (and may hold a worker in a blocked callback), and a
-        // loaded machine can stall a worker now and then: compare with the start.
+        // than a few dispatcher threads (they do not grow with clients or events). Other
+        // tests of this binary share the dispatcher meanwhile, and a worker starved of
+        // CPU for four stall periods in a row adds 1+2+4+8 threads: the bound is far
+        // below one thread per queue, not a handful (a loaded CI run saw 14 at +8).
         let before = threads();
         let (tx, rx) = mpsc::channel();
         for _ in 0..20_000 {
@@ -231,7 +232,7 @@ mod tests {
         for _ in 0..20_000 {
             rx.recv_timeout(Duration::from_secs(20)).expect("delivered");
         }
-        assert!(threads() <= before + 8, "{} threads (from {before}) for quick callbacks", threads());
+        assert!(threads() <= before + 32, "{} threads (from {before}) for quick callbacks", threads());
 
         let mut releases = Vec::new();
         let (entered_tx, entered_rx) = mpsc::channel();
